@@ -1,0 +1,33 @@
+# One-command setup, viewer and tests. See README "Quick start".
+#   make run    set up .venv and open the viewer on the bundled sample film
+#   make test   set up .venv and run the test suite (what CI runs)
+# A GPU user picks a CUDA build of torch, e.g.
+#   make run TORCH_SPEC="torch" TORCH_INDEX="--index-url https://download.pytorch.org/whl/cu128"
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX ?=
+BIN := $(VENV)/bin
+
+.PHONY: setup run test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	# torch first and pinned, so the package's "torch>=2.2" is already satisfied
+	$(BIN)/pip install --disable-pip-version-check $(TORCH_INDEX) "$(TORCH_SPEC)"
+	$(BIN)/pip install --disable-pip-version-check -e ".[test]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(BIN)/xrayview
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -1,0 +1,196 @@
+"""MainWindow and FilmView: opening films, bad files, window/level, readout, help."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from xrayview.gui import app as gui_app
+from xrayview.gui.main_window import MainWindow
+
+
+@pytest.fixture
+def warnings(monkeypatch):
+    """Record QMessageBox.warning calls instead of showing (and blocking on) a dialog."""
+    calls = []
+
+    def fake_warning(parent, title, text, *args, **kwargs):
+        calls.append((title, text))
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(fake_warning))
+    return calls
+
+
+def _bad_files(tmp_path):
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.dcm"
+    text.write_text("This is a plain text file, not DICOM.\n" * 20)
+    return [empty, text, tmp_path / "missing.dcm"]
+
+
+def test_opens_sample_film(window, sample_path):
+    assert window.open_path(sample_path)
+    film = window.film
+    assert film.shape == (1024, 1024)
+    assert window.view.image_item.image.shape == film.shape
+    assert sample_path.name in window.windowTitle()
+    assert window.windowTitle().startswith("xrayview — ")
+    assert "PNG" in window._info_label.text() and "8-bit" in window._info_label.text()
+
+
+def test_bad_files_warn_and_keep_previous_film(window, sample_path, tmp_path, warnings):
+    assert window.open_path(sample_path)
+    film, title = window.film, window.windowTitle()
+    for bad in _bad_files(tmp_path):
+        assert not window.open_path(bad)
+        assert window.film is film
+        assert np.shares_memory(window.view.image_item.image, film.pixels)
+        assert window.windowTitle() == title
+    assert len(warnings) == 3
+    for _, text in warnings:
+        assert text and "\n" not in text and "Traceback" not in text
+
+
+def test_window_level_is_display_only(window, sample_path):
+    window.open_path(sample_path)
+    view, film = window.view, window.film
+    before = film.pixels.copy()
+    assert view.window == (0.5, 1.0)  # a PNG has no DICOM window: full range
+    view.set_window(0.3, 0.2)
+    assert view.window == pytest.approx((0.3, 0.2))
+    assert tuple(view.image_item.levels) == pytest.approx((0.2, 0.4))
+    window.invert_action.trigger()
+    assert view.inverted
+    window.full_range_action.trigger()
+    assert tuple(view.image_item.levels) == pytest.approx((0.0, 1.0))
+    window.default_window_action.trigger()
+    assert np.shares_memory(view.image_item.image, film.pixels)
+    np.testing.assert_array_equal(film.pixels, before)
+
+
+def test_window_label_uses_stored_units(window, sample_path):
+    window.open_path(sample_path)
+    window.view.set_window(0.5, 0.2)
+    assert window._window_label.text() == "WL 127.5  WW 51"
+
+
+def test_cursor_readout_gives_stored_value(window, sample_path, qtbot):
+    expected = np.asarray(Image.open(sample_path))  # (1024, 1024) uint8, read independently
+    row, col = 300, 700
+    window.open_path(sample_path)
+    window.show()
+    qtbot.waitExposed(window)
+    view = window.view
+    # zoom in so one image pixel spans many screen pixels: no rounding to a neighbour
+    view.view_box.setRange(xRange=(col - 8, col + 8), yRange=(row - 8, row + 8), padding=0)
+    scene_pos = view.view_box.mapViewToScene(QPointF(col + 0.5, row + 0.5))
+    widget_pos = view.graphics.mapFromScene(scene_pos)
+    with qtbot.waitSignal(view.cursorMoved, timeout=2000) as blocker:
+        qtbot.mouseMove(view.graphics.viewport(), widget_pos)
+    r, c, stored, norm = blocker.args
+    assert (r, c) == (row, col)
+    assert stored == pytest.approx(float(expected[row, col]), abs=1e-3)
+    assert norm == pytest.approx(expected[row, col] / 255.0, abs=1e-6)
+    text = window._cursor_label.text()
+    assert f"row {row}, col {col}" in text and f"value {expected[row, col]}" in text
+    assert view.pixel_under(view.view_box.mapViewToScene(QPointF(-5, -5))) is None
+
+
+def test_drop_opens_file(window, sample_path):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(sample_path))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert window.film is not None and sample_path.name in window.windowTitle()
+
+
+def test_geometry_persists(qtbot, settings):
+    first = MainWindow(settings=settings)
+    qtbot.addWidget(first)
+    first.setGeometry(50, 60, 700, 500)
+    first.close()
+    second = MainWindow(settings=settings)
+    qtbot.addWidget(second)
+    assert second.size().width() == 700 and second.size().height() == 500
+
+
+def test_about_and_shortcuts(window):
+    about = window.about_text()
+    assert "not for diagnosis" in about
+    assert "NIH Clinical Center" in about
+    shortcuts = window.shortcuts_text()
+    for key in ("Ctrl+O", "Ctrl+Q", "F", "I"):
+        assert f"<b>{key}</b>" in shortcuts
+
+
+def test_uncaught_exception_is_logged_and_reported(monkeypatch, caplog, qapp):
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical",
+                        staticmethod(lambda parent, title, text, *a: shown.append(text)))
+    try:
+        raise ValueError("bad thing\nsecond line")
+    except ValueError as exc:
+        gui_app.report_uncaught(type(exc), exc, exc.__traceback__)
+    assert "Traceback" in caplog.text and "second line" in caplog.text
+    assert len(shown) == 1 and shown[0].startswith("ValueError: bad thing\n")
+    assert "second line" not in shown[0]
+
+
+def test_run_opens_sample_and_returns_exit_code(qapp, sample_path, monkeypatch):
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda *a: pytest.fail(a)))
+    seen = []
+
+    def inspect_and_quit():
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        seen.extend(w.windowTitle() for w in windows if w.isVisible())
+        for w in windows:
+            w.close()
+        qapp.exit(0)
+
+    QTimer.singleShot(0, inspect_and_quit)
+    assert gui_app.run([]) == 0
+    assert any(sample_path.name in t for t in seen)
+
+
+def test_dicom_like_film_default_window_and_mm_readout(window):
+    from xrayview.core.film import Film, Window
+    from xrayview.gui.main_window import cursor_text
+
+    pixels = np.linspace(0, 1, 40 * 60, dtype=np.float32).reshape(40, 60)
+    film = Film(pixels=pixels, source_format="DICOM", bits_stored=12, value_min=0.0,
+                value_max=4095.0, windows=[Window(0.3, 0.2, stored_center=1228.5,
+                                                  stored_width=819.0)],
+                pixel_spacing_mm=(0.2, 0.1))
+    window.set_film(film, "synthetic.dcm")
+    assert window.view.window == pytest.approx((0.3, 0.2))
+    assert tuple(window.view.image_item.levels) == pytest.approx((0.2, 0.4))
+    assert window.view.view_box.state["aspectLocked"] == pytest.approx(0.5)
+    assert "12-bit" in window._info_label.text() and "0.2 × 0.1 mm" in window._info_label.text()
+    stored, norm = window.view.pixel_at(10, 20)
+    assert norm == pixels[10, 20] and stored == pytest.approx(pixels[10, 20] * 4095.0, rel=1e-6)
+    assert cursor_text(film, 10, 20, stored, norm).endswith("x 2.05 mm, y 2.10 mm")
+
+
+def test_voi_lut_film_uses_its_lut_until_a_window_is_set(window):
+    from xrayview.core.film import Film
+
+    lut = np.sqrt(np.linspace(0, 1, 1024, dtype=np.float32))
+    film = Film(pixels=np.zeros((8, 8), np.float32), source_format="DICOM", bits_stored=16,
+                value_min=0.0, value_max=65535.0, display_lut=lut)
+    window.set_film(film, "voi.dcm")
+    assert window.view.uses_film_lut and window._window_label.text() == "VOI LUT"
+    assert window.view.image_item.lut.shape == (1024,)
+    window.view.set_window(0.5, 0.5)
+    assert not window.view.uses_film_lut and window.view.image_item.lut is None
+
+
+def test_self_test_window_runs_without_dialogs(qapp, monkeypatch):
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda *a: pytest.fail(a)))
+    gui_app.self_test_window()

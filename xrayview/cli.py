@@ -14,15 +14,11 @@ import time
 from typing import Any, Sequence
 
 from xrayview import __version__
+from xrayview.commands import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, BadInput
 
 log = logging.getLogger("xrayview")
 
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
-SUBCOMMANDS = ("gui", "info")
-
-
-class BadInput(Exception):
-    """A user-facing input problem detected by the CLI itself (exit code 2)."""
+SUBCOMMANDS = ("gui", "info", "train", "enhance", "evaluate")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,7 +45,58 @@ def _parser() -> argparse.ArgumentParser:
                    help="refuse images larger than this (default 200)")
     i.add_argument("--show-identifiers", action="store_true",
                    help="also print patient name/ID and study/series UIDs (hidden by default)")
+    _add_train_parser(sub)
+    _add_evaluate_parser(sub)
+    _add_enhance_parser(sub)
     return p
+
+
+def _add_evaluate_parser(sub) -> None:
+    e = sub.add_parser("evaluate", help="bicubic vs SRCNN vs VDSR (+ dehazing) on test films",
+                       description="The seed paper's comparison on the test split: CSV, "
+                                   "markdown table, JSON summary and comparison figures.")
+    e.add_argument("--data", required=True, help="corpus folder, e.g. ../shared/data/cxr")
+    e.add_argument("--split", default="models/data_split.json", help="split file")
+    e.add_argument("--subset", default="test", choices=["test", "val", "train"])
+    e.add_argument("--scales", type=int, nargs="+", default=[2, 3, 4])
+    e.add_argument("--methods", nargs="+", default=["srcnn", "vdsr", "vdsr+dehaze"],
+                   help="methods besides bicubic: srcnn, vdsr, vdsr+dehaze")
+    e.add_argument("--out", default="evaluation", help="output folder")
+    e.add_argument("--limit", type=int, default=None, help="at most N films (per dataset order)")
+    e.add_argument("--crop", type=int, default=None,
+                   help="score the central N x N region of each film (full resolution)")
+    e.add_argument("--figures", type=int, default=3, help="comparison figures to draw")
+    e.add_argument("--device", default="auto")
+
+
+def _add_train_parser(sub) -> None:
+    t = sub.add_parser("train", help="train SRCNN, VDSR or the dehazer on chest films",
+                       description="Train on the train split of --data (split file: "
+                                   "models/data_split.json). Several GPUs or machines: run "
+                                   "under torchrun --nproc_per_node=N -m xrayview train ...")
+    t.add_argument("--arch", required=True, choices=["srcnn", "vdsr", "dehaze"])
+    t.add_argument("--data", required=True, help="corpus folder, e.g. ../shared/data/cxr")
+    t.add_argument("--split", default="models/data_split.json", help="split file")
+    t.add_argument("--out", default="models", help="folder for weights and checkpoints")
+    t.add_argument("--iterations", type=int, default=2000)
+    t.add_argument("--batch", type=int, default=16)
+    t.add_argument("--patch", type=int, default=108, help="patch size, a multiple of 12")
+    t.add_argument("--per-film", type=int, default=64, help="training patches per film")
+    t.add_argument("--val-per-film", type=int, default=8, help="validation patches per film")
+    t.add_argument("--lr", type=float, default=5e-4)
+    t.add_argument("--scales", type=int, nargs="+", default=[2, 3, 4])
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--val-every", type=int, default=200)
+    t.add_argument("--max-minutes", type=float, default=None, help="stop after this long")
+    t.add_argument("--device", default="auto")
+    t.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    t.add_argument("--resume", default=None, help="checkpoint to continue from")
+    t.add_argument("--arch-kwargs", default="{}",
+                   help='constructor arguments as JSON, e.g. \'{"proxy_size": 32}\'')
+    t.add_argument("--mixed-precision", choices=["auto", "off"], default="auto",
+                   help="auto: bf16 autocast where the CPU/GPU supports it")
+    t.add_argument("--no-register", action="store_true",
+                   help="do not record the weights in <out>/manifest.json")
 
 
 def _fmt_number(x: float) -> str:
@@ -105,6 +152,46 @@ def _cmd_info(args: argparse.Namespace) -> int:
     else:
         print(_info_text(summary))
     return EXIT_OK
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from xrayview.commands.train import run_train
+
+    return run_train(args)
+
+
+def _cmd_enhance(args: argparse.Namespace) -> int:
+    from xrayview.commands.enhance import run_enhance
+
+    return run_enhance(args)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from xrayview.commands.evaluate import run_evaluation
+
+    return run_evaluation(args)
+
+
+def _add_enhance_parser(sub) -> None:
+    e = sub.add_parser(
+        "enhance", help="super-resolve and/or dehaze a film and save the result",
+        description="Bicubic pre-upsampling by --scale, then SRCNN or VDSR (tiled), then "
+                    "optional iterative dehazing. OUT's extension picks the format: .png or "
+                    ".tif/.tiff (16-bit), .dcm (derived DICOM). Never writes over IN.")
+    e.add_argument("input", metavar="IN", help="the film to enhance")
+    e.add_argument("output", metavar="OUT", help="the result: .png, .tif, .tiff or .dcm")
+    e.add_argument("--model", default="vdsr", choices=["none", "srcnn", "vdsr"],
+                   help="super-resolution network (default vdsr; none: bicubic only)")
+    e.add_argument("--scale", type=int, choices=[1, 2, 3, 4], default=None,
+                   help="enlargement factor (default 2, or 1 with --model none)")
+    e.add_argument("--dehaze-steps", type=int, default=0, metavar="K",
+                   help="then dehaze, at most K iterations (default 0: no dehazing)")
+    e.add_argument("--stop-threshold", type=float, default=None, metavar="T",
+                   help="stop dehazing when SSIM against its input falls below T (default 0.9)")
+    e.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    e.add_argument("--tile", type=int, default=512, help="tile size in pixels (default 512)")
+    e.add_argument("--json", action="store_true",
+                   help="print metrics and the dehazing step history as JSON on stdout")
 
 
 def _cmd_gui(files: Sequence[str]) -> int:
@@ -167,6 +254,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _self_test()
         if args.command == "info":
             return _cmd_info(args)
+        if args.command == "train":
+            return _cmd_train(args)
+        if args.command == "evaluate":
+            return _cmd_evaluate(args)
+        if args.command == "enhance":
+            return _cmd_enhance(args)
         return _cmd_gui(getattr(args, "files", []))
     except (FilmError, BadInput) as exc:
         print(f"xrayview: {exc}", file=sys.stderr)

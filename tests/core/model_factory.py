@@ -1,0 +1,48 @@
+"""Tiny randomly initialised models and a models folder with a manifest, for tests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+
+from xrayview.core.nets import ARCHITECTURES
+
+TINY_KWARGS = {
+    "srcnn": {"features": 8, "mid_features": 4, "kernels": [3, 3, 3]},
+    "vdsr": {"depth": 3, "features": 8},
+    "dehaze": {"proxy_size": 16, "features": 4, "embed": 8, "heads": 2, "key_dim": 4,
+               "dense": 8, "decoder_features": 4},
+}
+
+
+def tiny_model(arch: str, seed: int = 0) -> torch.nn.Module:
+    """A small instance of ``arch`` with random weights (VDSR's last layer made non-trivial)."""
+    torch.manual_seed(seed)
+    model = ARCHITECTURES[arch](**TINY_KWARGS[arch])
+    if arch == "vdsr":
+        torch.nn.init.normal_(model.body[-1].weight, std=0.1)
+    if arch == "dehaze":  # leave the identity start of the real net: perturb every parameter
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.05 * torch.randn_like(p))
+    return model.eval()
+
+
+def make_models_dir(root: Path, archs=("srcnn", "vdsr", "dehaze"), seed: int = 0) -> Path:
+    """Write ``<arch>.pt`` state_dicts and a valid schema-1 manifest.json into ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    models = {}
+    for i, arch in enumerate(archs):
+        path = root / f"{arch}.pt"
+        torch.save(tiny_model(arch, seed + i).state_dict(), path)
+        models[arch] = {
+            "arch": arch, "file": path.name, "kwargs": TINY_KWARGS[arch],
+            "scales": [1] if arch == "dehaze" else [2, 3, 4],
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "training": {"note": "random weights for tests"}, "metrics": {},
+        }
+    (root / "manifest.json").write_text(json.dumps({"schema": 1, "models": models}, indent=2))
+    return root

@@ -1,0 +1,131 @@
+"""super_resolve: pre-upsampling, tiled network, progress, cancel; re-exports; Qt-free."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from tests.core.model_factory import make_models_dir, tiny_model
+from xrayview.core.enhance import (Cancelled, StopRule, dehaze_steps, describe_enhancement,
+                                   drain, super_resolve, upsample)
+from xrayview.core.film import Film
+from xrayview.core.weights import MODELS_ENV, WeightsError
+
+
+def _film(h=37, w=29, seed=0) -> np.ndarray:
+    return np.random.default_rng(seed).random((h, w), dtype=np.float32)
+
+
+def _run(gen):
+    records = []
+    while True:
+        try:
+            records.append(next(gen))
+        except StopIteration as stop:
+            return stop.value, records
+
+
+def test_bicubic_only():
+    x = _film()
+    out, records = _run(super_resolve(x, "none", scale=2, device="cpu"))
+    assert out.shape == (74, 58) and out.dtype == np.float32
+    assert 0.0 <= out.min() and out.max() <= 1.0
+    assert np.array_equal(out, upsample(x, 2))
+    assert len(records) == 1 and records[0].fraction == 1.0
+    same, _ = _run(super_resolve(x, "none", scale=1, device="cpu"))
+    assert np.array_equal(same, x) and same is not x
+
+
+@pytest.mark.parametrize("scale", [1, 3])
+def test_network_result_equals_whole_image(scale):
+    model = tiny_model("vdsr")
+    x = _film()
+    out, records = _run(super_resolve(x, model, scale=scale, device="cpu", tile=16))
+    with torch.inference_mode():
+        ref = model(torch.from_numpy(upsample(x, scale))[None, None])[0, 0].numpy()
+    assert out.shape == (37 * scale, 29 * scale)
+    assert np.abs(out - np.clip(ref, 0, 1)).max() < 1e-5
+    assert [r.done for r in records] == list(range(1, records[-1].total + 1))
+    assert records[-1].fraction == pytest.approx(1.0) and records[-1].eta_s == pytest.approx(0.0)
+    elapsed = [r.elapsed_s for r in records]
+    assert elapsed == sorted(elapsed)
+
+
+def test_film_input_and_model_by_name(tmp_path, monkeypatch):
+    monkeypatch.setenv(MODELS_ENV, str(make_models_dir(tmp_path, archs=("srcnn",))))
+    film = Film(pixels=_film(20, 24), source_format="PNG", bits_stored=16,
+                value_min=0, value_max=65535)
+    out = drain(super_resolve(film, "srcnn", scale=2, device="cpu", tile=512))
+    assert out.shape == (40, 48)
+    with pytest.raises(WeightsError, match="no trained weights for 'vdsr'"):
+        drain(super_resolve(film, "vdsr", scale=2, device="cpu"))
+
+
+def test_cancel_between_tiles():
+    stop = threading.Event()
+    gen = super_resolve(_film(64, 64), tiny_model("srcnn"), scale=2, device="cpu", tile=32,
+                        batch=1, cancel=stop)
+    next(gen)
+    stop.set()
+    with pytest.raises(Cancelled):
+        drain(gen)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"scale": 5}, "scale must be"), ({"scale": 0}, "scale must be"),
+    ({"device": "gpu"}, "unknown device"), ({"tile": 4}, "tile must be"),
+])
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        drain(super_resolve(_film(), "none", **{"scale": 2, "device": "cpu", **kwargs}))
+
+
+def test_untileable_model_is_refused():
+    with pytest.raises(ValueError, match="cannot be tiled"):
+        drain(super_resolve(_film(), tiny_model("dehaze"), scale=1, device="cpu"))
+
+
+def test_dehazing_is_reexported():
+    from xrayview.core import dehazing
+
+    assert dehazing.Cancelled is Cancelled  # one Cancelled for tiles and dehazing steps
+    steps, final = [], None
+    gen = dehaze_steps(_film(32, 32), tiny_model("dehaze"), StopRule(max_steps=2, threshold=0.0))
+    while True:
+        try:
+            steps.append(next(gen))
+        except StopIteration as stop:
+            final = stop.value
+            break
+    assert 1 <= len(steps) <= 2 and final.shape == (32, 32)
+
+
+def test_description_names_model_hash_scale_and_dehazing():
+    model = tiny_model("vdsr")
+    model.weights_name, model.weights_sha256 = "vdsr", "ab" * 32
+    text = describe_enhancement(model, 2, dehaze=None, dehaze_steps_run=3, stop_threshold=0.95,
+                                stop_reason="threshold: ssim_input 0.94 below 0.95")
+    assert "vdsr x2" in text and "abababab" in text and "dehazing 3 step(s)" in text
+    assert "0.95" in text
+    assert "bicubic x3" in describe_enhancement("none", 3)
+
+
+def test_inference_modules_import_without_qt():
+    code = (
+        "import importlib.abc, sys\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph'):\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import xrayview.core.enhance, xrayview.core.tiling, xrayview.core.device\n"
+        "import xrayview.core.weights, xrayview.core.io.export\n"
+        "print('OK')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and "OK" in proc.stdout, proc.stderr

@@ -1,0 +1,164 @@
+"""Split, patch sampling, the training loop (single process and DDP), registry, evaluation."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from xrayview.core.dataset import (
+    corpus_files,
+    extract_film_views,
+    extract_patches,
+    load_split,
+    make_split,
+    patient_key,
+)
+from xrayview.core.evaluate import FilmResult, markdown_table, summarise
+from xrayview.core.train import TrainConfig, train
+from xrayview.core.train_registry import register_weights, sha256_file
+from xrayview.core.weights import load_model
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def tiny_corpus(tmp_path) -> tuple[Path, Path]:
+    """Six small real-content films in two 'datasets', and a split file."""
+    from xrayview.core.io import load_film
+    from xrayview.core.resources import sample_film_path
+
+    src = load_film(sample_film_path()).pixels
+    data = tmp_path / "data"
+    files = []
+    for i in range(6):
+        folder = "a" if i < 3 else "b"
+        (data / folder).mkdir(parents=True, exist_ok=True)
+        crop = src[100 * i: 100 * i + 96, 200: 296]
+        name = f"{folder}/film{i}.png"
+        Image.fromarray(np.round(crop * 65535).astype(np.uint16)).save(data / name)
+        files.append(name)
+    split = {"train": files[:2] + files[3:5], "val": [files[2]], "test": [files[5]]}
+    split_file = tmp_path / "split.json"
+    split_file.write_text(json.dumps(split))
+    return data, split_file
+
+
+def test_split_is_deterministic_disjoint_and_stratified():
+    files = [f"a/{i:08d}_000.png" for i in range(40)] + [f"b/person{i}_bacteria_{j}.jpeg"
+                                                         for i in range(10) for j in (1, 2)]
+    s1, s2 = make_split(files), make_split(files)
+    assert s1 == s2
+    parts = [set(s1[k]) for k in ("train", "val", "test")]
+    assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+    assert set().union(*parts) == set(files)
+    for k in ("val", "test"):
+        assert any(f.startswith("a/") for f in s1[k]) and any(f.startswith("b/") for f in s1[k])
+    for k, members in s1.items():  # a patient's two films stay together
+        keys = {patient_key(f) for f in members if f.startswith("b/")}
+        for other in set(s1) - {k}:
+            assert not keys & {patient_key(f) for f in s1[other] if f.startswith("b/")}
+
+
+def test_committed_split_matches_the_procedure(cxr_dir):
+    committed = load_split(REPO / "models" / "data_split.json")
+    assert committed == make_split(corpus_files(cxr_dir))
+    assert len(committed["test"]) >= 30
+
+
+def test_patch_banks(tiny_corpus):
+    data, split_file = tiny_corpus
+    files = load_split(split_file)["train"]
+    bank = extract_patches(data, files, patch=48, per_film=5, seed=0)
+    assert bank.patches.shape == (20, 48, 48) and bank.patches.dtype == np.uint16
+    batch = bank.batch(np.array([0, 3]))
+    assert batch.shape == (2, 1, 48, 48) and 0 <= batch.min() and batch.max() <= 1
+    views = extract_film_views(data, files, size=32, per_film=2, seed=0)
+    assert views.patches.shape == (8, 32, 32)
+    again = extract_patches(data, files, patch=48, per_film=5, seed=0)
+    np.testing.assert_array_equal(bank.patches, again.patches)
+
+
+def _drain(gen):
+    records = []
+    while True:
+        try:
+            records.append(next(gen))
+        except StopIteration as stop:
+            return records, stop.value
+
+
+@pytest.mark.parametrize("arch", ["srcnn", "vdsr", "dehaze"])
+def test_train_writes_loadable_registered_weights(tiny_corpus, tmp_path, monkeypatch, arch):
+    data, split_file = tiny_corpus
+    out = tmp_path / "models"
+    kwargs = {"depth": 3} if arch == "vdsr" else {"proxy_size": 16} if arch == "dehaze" else {}
+    cfg = TrainConfig(arch=arch, data_dir=str(data), split_file=str(split_file),
+                      out_dir=str(out), iterations=4, batch=2, patch=36, per_film=3,
+                      val_per_film=2, val_every=2, kwargs=kwargs, mixed_precision="off")
+    records, result = _drain(train(cfg))
+    assert [r.iteration for r in records] == [1, 2, 3, 4]
+    assert records[1].val_gain_db is not None and np.isfinite(records[1].val_gain_db)
+    assert Path(result.weights_path).is_file()
+    entry = register_weights(cfg, result)
+    assert entry["sha256"] == sha256_file(out / f"{arch}.pt")
+    assert entry["kwargs"] == {**entry["kwargs"], **kwargs}
+    monkeypatch.setenv("XRAYVIEW_MODELS_DIR", str(out))
+    model = load_model(arch)
+    x = torch.rand(1, 1, 40, 40)
+    assert model(x).shape == x.shape
+
+
+def test_resume_continues_from_the_checkpoint(tiny_corpus, tmp_path):
+    data, split_file = tiny_corpus
+    out = tmp_path / "m"
+    base = dict(arch="srcnn", data_dir=str(data), split_file=str(split_file), out_dir=str(out),
+                batch=2, patch=36, per_film=2, val_per_film=1, val_every=2,
+                mixed_precision="off")
+    _drain(train(TrainConfig(iterations=2, **base)))
+    records, _ = _drain(train(TrainConfig(iterations=4, resume=str(out / "checkpoints" /
+                                                                   "srcnn_last.pt"), **base)))
+    assert [r.iteration for r in records] == [3, 4]
+
+
+@pytest.mark.slow
+def test_ddp_under_torchrun(tiny_corpus, tmp_path):
+    """Two CPU processes through torch's own launcher (gloo backend)."""
+    data, split_file = tiny_corpus
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+         "-m", "xrayview", "train", "--arch", "srcnn", "--data", str(data), "--split",
+         str(split_file), "--out", str(out), "--iterations", "3", "--batch", "2", "--patch",
+         "36", "--per-film", "2", "--val-per-film", "1", "--val-every", "3", "--device", "cpu",
+         "--mixed-precision", "off"],
+        capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["models"]["srcnn"]["sha256"] == sha256_file(out / "srcnn.pt")
+
+
+def test_summary_statistics_on_hand_made_scores():
+    rows = []
+    for i in range(8):
+        r = FilmResult(f"d/f{i}.png", "d", 2, (64, 64))
+        r.scores["bicubic"] = {"psnr": 40.0 + i, "ssim": 0.90, "ici": 0.9}
+        r.scores["vdsr"] = {"psnr": 41.0 + i + (0.5 if i % 2 else 0), "ssim": 0.91 if i else 0.89,
+                            "ici": 0.92}
+        rows.append(r)
+    summary = summarise(rows)
+    v = next(e for e in summary if e["dataset"] == "all" and e["method"] == "vdsr")
+    assert v["n"] == 8 and v["gain_db"] == pytest.approx(1.25)
+    assert v["psnr"] == pytest.approx(np.mean([41 + i + (0.5 if i % 2 else 0) for i in range(8)]))
+    assert v["ssim_ge_bicubic"] == pytest.approx(7 / 8)
+    assert 0 < v["wilcoxon_p"] < 0.01  # all eight differences positive
+    table = markdown_table(summary, crop=None)
+    assert "| all | x2 | vdsr | 8 |" in table and "+1.25" in table

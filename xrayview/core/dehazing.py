@@ -1,0 +1,180 @@
+"""Iterative dehazing with a user-adjustable stop rule.
+
+:func:`dehaze_steps` applies a dehazing model again and again to a film and yields one
+:class:`DehazeStep` (image + metrics) per iteration; a :class:`StopRule` decides when to
+halt (the seed paper's "halt when deterioration passes a threshold", plus convergence and
+a step limit). The GUI may change the rule's threshold while a run is in progress; it is
+read afresh at every step. Cancel is checked between steps (latency: one step).
+
+The model runs on the whole film, untiled: ``DehazeNet`` works on a fixed-size proxy of
+the film (see ``core.nets.dehaze``), so its cost is linear in the pixels and tiling would
+change its result (each tile would see a different proxy).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Generator
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from xrayview.core import metrics
+from xrayview.core.cancel import CancelFlag, Cancelled, check_cancel
+
+log = logging.getLogger(__name__)
+
+METRIC_NAMES = ("psnr_prev", "ssim_prev", "psnr_input", "ssim_input", "ici_input",
+                "rms_contrast", "mean_brightness", "mean_gradient", "step_change")
+
+__all__ = ["METRIC_NAMES", "Cancelled", "DehazeStep", "StopRule", "dehaze_steps",
+           "step_metrics"]
+
+
+@dataclass(frozen=True)
+class DehazeStep:
+    """One iteration of dehazing.
+
+    ``image``: float32 (H, W) in [0, 1], the iterate after this step. ``metrics``: floats
+    keyed by :data:`METRIC_NAMES` - PSNR (dB, inf if unchanged) and SSIM against the
+    previous iterate and against the input, ICI against the input, RMS contrast, mean
+    brightness and mean gradient of this iterate, and ``step_change`` = mean |this - prev|.
+    ``stopped``/``reason``: whether the stop rule fired here, and why.
+    """
+
+    step: int
+    image: np.ndarray
+    metrics: dict[str, float]
+    stopped: bool = False
+    reason: str = ""
+
+
+@dataclass
+class StopRule:
+    """When to stop dehazing; thread-safe to change while a run is in progress.
+
+    Fires, checked in this order, when
+      * ``metric`` (a key of :data:`METRIC_NAMES`) is below ``threshold`` (``stop_below``;
+        above it when False) - default: SSIM against the input < 0.9;
+      * ``step_change`` (mean absolute change between iterates, [0, 1] units) < ``epsilon``;
+      * the step index reaches ``max_steps``.
+    ``rollback``: when the threshold fires, return the previous iterate (the last one
+    within the threshold) instead of the one that crossed it.
+    Change fields with :meth:`update` (or plain assignment); :meth:`should_stop` reads a
+    consistent snapshot under a lock at every step.
+    """
+
+    metric: str = "ssim_input"
+    threshold: float = 0.9
+    epsilon: float = 1e-4
+    max_steps: int = 10
+    stop_below: bool = True
+    rollback: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False,
+                                  compare=False)
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRIC_NAMES:
+            raise ValueError(f"unknown stop metric {self.metric!r}; one of {METRIC_NAMES}")
+
+    def update(self, **changes: float | int | str | bool) -> None:
+        """Change fields atomically, e.g. ``rule.update(threshold=0.95)`` from the GUI."""
+        with self._lock:
+            for name, value in changes.items():
+                if name.startswith("_") or not hasattr(self, name):
+                    raise AttributeError(f"StopRule has no field {name!r}")
+                if name == "metric" and value not in METRIC_NAMES:
+                    raise ValueError(f"unknown stop metric {value!r}")
+                setattr(self, name, value)
+
+    def snapshot(self) -> dict[str, float | int | str | bool]:
+        """The current settings as a plain dict (read under the lock)."""
+        with self._lock:
+            return {k: getattr(self, k) for k in ("metric", "threshold", "epsilon",
+                                                  "max_steps", "stop_below", "rollback")}
+
+    def should_stop(self, step: DehazeStep) -> tuple[bool, str]:
+        """(stop?, reason) for ``step`` (reads its ``step`` and ``metrics``).
+
+        The reason is "" or starts with "threshold:", "converged:" or "max steps:".
+        """
+        s = self.snapshot()
+        value = step.metrics[s["metric"]]
+        if (value < s["threshold"]) if s["stop_below"] else (value > s["threshold"]):
+            side = "below" if s["stop_below"] else "above"
+            return True, f"threshold: {s['metric']} {value:.4f} {side} {s['threshold']:.4f}"
+        change = step.metrics["step_change"]
+        if change < s["epsilon"]:
+            return True, f"converged: step change {change:.2e} < epsilon {s['epsilon']:.2e}"
+        if step.step >= s["max_steps"]:
+            return True, f"max steps: {step.step} of {s['max_steps']}"
+        return False, ""
+
+
+def step_metrics(original: np.ndarray, previous: np.ndarray,
+                 current: np.ndarray) -> dict[str, float]:
+    """The :class:`DehazeStep` metrics; all inputs float32 (H, W) in [0, 1]."""
+    return {
+        "psnr_prev": metrics.psnr(previous, current),
+        "ssim_prev": metrics.ssim(previous, current),
+        "psnr_input": metrics.psnr(original, current),
+        "ssim_input": metrics.ssim(original, current),
+        "ici_input": metrics.ici(original, current),
+        "rms_contrast": metrics.rms_contrast(current),
+        "mean_brightness": metrics.mean_brightness(current),
+        "mean_gradient": metrics.mean_gradient(current),
+        "step_change": float(np.mean(np.abs(current - previous), dtype=np.float64)),
+    }
+
+
+def _apply(model: nn.Module, image: np.ndarray, device: torch.device) -> np.ndarray:
+    x = torch.from_numpy(image)[None, None].to(device)
+    with torch.inference_mode():
+        y = model(x).float().clamp_(0.0, 1.0)
+    return np.ascontiguousarray(y[0, 0].cpu().numpy(), dtype=np.float32)
+
+
+def dehaze_steps(image: np.ndarray, model: nn.Module, stop_rule: StopRule | None = None,
+                 device: str | torch.device = "cpu",
+                 cancel: CancelFlag = None,
+                 ) -> Generator[DehazeStep, None, np.ndarray]:
+    """Dehaze ``image`` iteratively, yielding one :class:`DehazeStep` per iteration.
+
+    ``image``: float (H, W) in [0, 1] (e.g. ``Film.pixels``); it is not modified.
+    ``model``: maps (N, 1, H, W) -> (N, 1, H, W) in [0, 1]; moved to ``device`` and put in
+    eval mode. ``stop_rule`` defaults to ``StopRule()``; it is consulted after each step,
+    so a threshold changed meanwhile applies from the next step on. ``cancel`` (None, a
+    callable or a ``threading.Event``, see ``core.cancel``) is checked before every step;
+    when set, ``core.cancel.Cancelled`` is raised.
+    Returns (as the generator's value) the final image, float32 (H, W) in [0, 1]: the last
+    iterate, or the one before it when the threshold fired and ``stop_rule.rollback``.
+    """
+    original = np.array(image, dtype=np.float32)  # a private copy
+    if original.ndim != 2 or min(original.shape, default=0) < 11:
+        raise ValueError("dehaze_steps expects an (H, W) film at least 11 x 11 pixels (the "
+                         f"SSIM window), got shape {original.shape}")
+    if not np.all(np.isfinite(original)):
+        raise ValueError("dehaze_steps: the film contains NaN or infinite values")
+    rule = stop_rule if stop_rule is not None else StopRule()
+    dev = torch.device(device)
+    model = model.to(dev).eval()
+    previous = original
+    step = 0
+    while True:
+        check_cancel(cancel, f"dehazing (after {step} step(s))")
+        step += 1
+        current = _apply(model, previous, dev)
+        record = DehazeStep(step, current, step_metrics(original, previous, current))
+        stop, reason = rule.should_stop(record)
+        record = replace(record, stopped=stop, reason=reason)
+        log.debug("dehaze step %d: %s", step, record.metrics)
+        yield record
+        if stop:
+            log.info("dehazing stopped at step %d (%s)", step, reason)
+            if reason.startswith("threshold") and rule.snapshot()["rollback"]:
+                return previous
+            return current
+        previous = current

@@ -1,0 +1,126 @@
+"""Compute devices: list them, pick one from a user's spec, and the precision policy.
+
+``pick_device("auto")`` prefers CUDA, then Apple MPS, then the CPU. ``autocast_dtype``
+says in which reduced precision a network body may run on a device (None: float32 only);
+callers keep residual additions and outputs in float32 (see ``xrayview.core.tiling``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+
+import torch
+
+log = logging.getLogger(__name__)
+
+_SPEC = re.compile(r"^(auto|cpu|mps|cuda)(?::(\d+))?$")
+_GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """One usable device.
+
+    ``name`` is what ``pick_device`` accepts ("cpu", "cuda:0", "mps"); ``label`` is for
+    people ("NVIDIA H100 80GB HBM3, 79.1 GiB"); ``memory_gib`` is the device's total
+    memory (None for the CPU and MPS, whose memory is the system's).
+    """
+
+    name: str
+    label: str
+    memory_gib: float | None = None
+
+
+def _cpu_label() -> str:
+    cores = os.cpu_count() or 1
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        usable = cores
+    return f"CPU, {usable} core{'s' if usable != 1 else ''} ({torch.get_num_threads()} threads)"
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def list_devices() -> list[DeviceInfo]:
+    """Every device this process can use: CUDA GPUs (with name and memory), MPS, the CPU.
+
+    The CPU is always last.
+    """
+    found: list[DeviceInfo] = []
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(i)
+            gib = props.total_memory / _GIB
+            found.append(DeviceInfo(f"cuda:{i}", f"{props.name}, {gib:.1f} GiB", round(gib, 1)))
+    if _mps_available():
+        found.append(DeviceInfo("mps", "Apple GPU (Metal, shared memory)"))
+    found.append(DeviceInfo("cpu", _cpu_label()))
+    return found
+
+
+def pick_device(spec: str | torch.device = "auto") -> torch.device:
+    """The torch.device for ``spec``: "auto", "cpu", "cuda", "cuda:N" or "mps".
+
+    "auto" is CUDA (device 0), then MPS, then the CPU. A malformed spec or a device that
+    is not present raises ValueError with a message fit for a user.
+    """
+    if isinstance(spec, torch.device):
+        spec = str(spec)
+    text = str(spec).strip().lower()
+    m = _SPEC.match(text)
+    if not m or (m.group(2) is not None and m.group(1) != "cuda"):
+        raise ValueError(f"unknown device {spec!r}; use auto, cpu, cuda, cuda:N or mps.")
+    kind, index = m.group(1), m.group(2)
+    if kind == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", 0)
+        return torch.device("mps") if _mps_available() else torch.device("cpu")
+    if kind == "cpu":
+        return torch.device("cpu")
+    if kind == "mps":
+        if not _mps_available():
+            raise ValueError("device 'mps' requested but Apple MPS is not available here.")
+        return torch.device("mps")
+    if not torch.cuda.is_available():
+        raise ValueError(f"device {spec!r} requested but no CUDA GPU is available "
+                         "(this PyTorch build or machine has none); use cpu or auto.")
+    n = torch.cuda.device_count()
+    i = int(index or 0)
+    if i >= n:
+        raise ValueError(f"device {spec!r} does not exist: this machine has {n} CUDA "
+                         f"GPU{'s' if n != 1 else ''} (cuda:0 .. cuda:{n - 1}).")
+    return torch.device("cuda", i)
+
+
+def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
+    """Reduced precision for a network body on ``device``, or None for float32 only.
+
+    CUDA: bfloat16 where the GPU supports it, else float16. CPU and MPS: None (float32;
+    CPU autocast is slower for these convolutions and MPS autocast is not yet tested).
+    """
+    dev = torch.device(device) if isinstance(device, str) else device
+    if dev.type != "cuda":
+        return None
+    try:
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    except (RuntimeError, AssertionError):  # pragma: no cover - an odd driver state
+        log.debug("bf16 support query failed; using float16", exc_info=True)
+        return torch.float16
+
+
+def device_label(device: torch.device | str) -> str:
+    """A human label for one device (as ``list_devices`` gives it)."""
+    name = str(pick_device(device) if isinstance(device, str) else device)
+    if name == "cuda":
+        name = "cuda:0"
+    for info in list_devices():
+        if info.name == name:
+            return info.label
+    return name

@@ -1,0 +1,150 @@
+"""Enhancement entry points: ``super_resolve`` (and ``dehaze_steps`` re-exported).
+
+Super-resolution is pre-upsampling (DESIGN §2): the film is enlarged by bicubic
+interpolation by ``scale`` (1 = restoration at native size), clamped to [0, 1] as in
+training, then the network runs tile by tile (``xrayview.core.tiling``). Both are
+generators that yield progress and return their result (DESIGN §3)::
+
+    gen = super_resolve(film, "vdsr", scale=2)
+    for progress in gen: ...           # TileProgress: done/total, fraction, eta_s, ...
+    # or: result = drain(gen)          # float32 (2H, 2W) in [0, 1]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import Any, Generator, TypeVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from xrayview import __version__
+from xrayview.core.cancel import CancelFlag, Cancelled, check_cancel
+from xrayview.core.degrade import upscale
+from xrayview.core.device import pick_device
+from xrayview.core.dehazing import DehazeStep, StopRule, dehaze_steps
+from xrayview.core.film import Film
+from xrayview.core.tiling import TileProgress, run_tiled
+from xrayview.core.weights import load_model
+
+log = logging.getLogger(__name__)
+
+SCALES = (1, 2, 3, 4)
+__all__ = ["SCALES", "Cancelled", "DehazeStep", "StopRule", "TileProgress", "dehaze_steps",
+           "describe_enhancement", "drain", "super_resolve", "upsample"]
+
+T = TypeVar("T")
+
+
+def drain(gen: Generator[Any, Any, T]) -> T:
+    """Run a core generator to its end, discarding progress; returns its result."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
+
+
+def upsample(pixels: np.ndarray, scale: int) -> np.ndarray:
+    """Bicubic pre-upsampling: float32 (H, W) in [0, 1] -> float32 (H*s, W*s) in [0, 1]."""
+    x = np.ascontiguousarray(pixels, dtype=np.float32)
+    if scale == 1:
+        return x.copy()
+    t = torch.from_numpy(x)[None, None]
+    with torch.inference_mode():
+        return upscale(t, scale).clamp_(0.0, 1.0)[0, 0].numpy()
+
+
+def _resolve_model(model: nn.Module | str | None) -> nn.Module | None:
+    if model is None or (isinstance(model, str) and model.lower() in ("none", "bicubic")):
+        return None
+    if isinstance(model, str):
+        return load_model(model, device="cpu")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, a model name or 'none', not {model!r}")
+    if getattr(model, "halo", None) is None:
+        raise ValueError(f"{type(model).__name__} has no finite halo and cannot be tiled")
+    return model
+
+
+def super_resolve(film_or_array: Film | np.ndarray, model: nn.Module | str | None = "vdsr",
+                  scale: int = 2, device: str | torch.device = "auto", tile: int = 512,
+                  cancel: CancelFlag = None, *, batch: int = 4, precision: str = "auto",
+                  ) -> Generator[TileProgress, None, np.ndarray]:
+    """Super-resolve a film by ``scale``; yields TileProgress per tile, returns the result.
+
+    film_or_array: a Film or its pixels, float32 (H, W) in [0, 1].
+    model: an nn.Module with ``halo`` (e.g. from ``load_model``), a manifest name
+    ("srcnn", "vdsr"), or "none" for bicubic only.
+    scale: 1..4 (1 = restoration at native size). device: a ``pick_device`` spec.
+    cancel: None, a callable or an Event; checked between tiles -> ``Cancelled``.
+    Progress ``elapsed_s``/``eta_s`` count from this call (upsampling included); an
+    out-of-memory retry or CPU fallback is reported in ``event`` (see ``run_tiled``).
+    With model "none" a single record covers the whole output.
+    Returns float32 (H*scale, W*scale) clipped to [0, 1].
+    Raises ValueError for a bad scale, tile or device, WeightsError for missing weights.
+    """
+    pixels = film_or_array.pixels if isinstance(film_or_array, Film) else film_or_array
+    pixels = np.asarray(pixels)
+    if pixels.ndim != 2 or pixels.size == 0:
+        raise ValueError(f"super_resolve expects an (H, W) film, got shape {pixels.shape}")
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, not {scale!r}")
+    if tile < 16:
+        raise ValueError(f"tile must be at least 16 pixels, not {tile}")
+    dev = pick_device(device) if isinstance(device, str) else device
+    net = _resolve_model(model)
+    if net is not None and scale not in getattr(net, "weights_scales", SCALES):
+        log.warning("%s was trained for scales %s, not x%d", getattr(net, "weights_name", "model"),
+                    net.weights_scales, scale)
+    t0 = time.perf_counter()
+    check_cancel(cancel, "super-resolution")
+    x = upsample(pixels, scale)
+    h, w = x.shape
+    if net is None:
+        yield TileProgress(1, 1, 1.0, (0, h, 0, w), time.perf_counter() - t0, 0.0, "cpu", 0)
+        return x
+    out = np.empty_like(x)
+    tiles = run_tiled(net, x, tile=tile, device=dev, out=out, cancel=cancel, batch=batch,
+                      precision=precision)
+    while True:
+        try:
+            p = next(tiles)
+        except StopIteration:
+            break
+        elapsed = time.perf_counter() - t0
+        eta = elapsed * (1 - p.fraction) / p.fraction if p.fraction > 0 else None
+        yield dataclasses.replace(p, elapsed_s=elapsed, eta_s=eta)
+    np.clip(out, 0.0, 1.0, out=out)
+    return out
+
+
+def describe_enhancement(model: nn.Module | str | None, scale: int, *,
+                         dehaze: nn.Module | None = None, dehaze_steps_run: int = 0,
+                         stop_threshold: float | None = None, stop_reason: str = "") -> str:
+    """One line for a derived DICOM's DerivationDescription (and logs): what was done.
+
+    Names the model, the sha256 of its weights, the scale and the dehazing steps.
+    """
+    parts = [f"xrayview {__version__}"]
+    if model is None or isinstance(model, str):
+        name = (model or "none").lower()
+        parts.append(f"bicubic x{scale}" if name in ("none", "bicubic") else f"{name} x{scale}")
+    else:
+        name = getattr(model, "weights_name", type(model).__name__.lower())
+        sha = getattr(model, "weights_sha256", "")
+        parts.append(f"{name} x{scale}" + (f" (weights sha256 {sha[:16]})" if sha else "")
+                     + ("" if scale == 1 else " after bicubic pre-upsampling"))
+    if dehaze_steps_run:
+        sha = getattr(dehaze, "weights_sha256", "")
+        text = f"dehazing {dehaze_steps_run} step(s)"
+        text += f" (weights sha256 {sha[:16]})" if sha else ""
+        if stop_threshold is not None:
+            text += f", stop threshold {stop_threshold:g}"
+        if stop_reason:
+            text += f", stopped: {stop_reason}"
+        parts.append(text)
+    return "; ".join(parts)

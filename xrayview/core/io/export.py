@@ -1,0 +1,291 @@
+"""Export films: 16-bit PNG/TIFF and derived DICOM, atomically, never over the input.
+
+``save_film(pixels, path, source)`` picks the format from the extension (.png, .tif,
+.tiff, .dcm). Writes go to a temporary file in the target folder, are flushed and fsynced,
+then renamed over the target (``os.replace``), so a reader never sees half a file.
+
+Derived DICOM (see ``_derived_dicom``): from a single-frame greyscale DICOM source the
+source's SOP class and header are kept (Patient, Study, equipment, windows, modality LUT);
+otherwise (raster source, colour or multi-frame DICOM) a Secondary Capture is written.
+Either way: ImageType DERIVED\\SECONDARY, new SOP Instance and Series Instance UIDs,
+SourceImageSequence referencing the source SOP instance, DerivationDescription, pixel
+spacing divided by the scale, MONOCHROME1 restored, and for a DICOM source the values are
+mapped back to its stored range (BitsStored, PixelRepresentation, rescale) unchanged.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+import numpy as np
+from PIL import Image
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.pixels import apply_modality_lut
+from pydicom.sequence import Sequence
+from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+from pydicom.valuerep import format_number_as_ds
+
+from xrayview import __version__
+from xrayview.core.film import Film
+from xrayview.core.io.errors import FilmError
+
+FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".dcm": "DICOM"}
+_SPACING = ("PixelSpacing", "ImagerPixelSpacing", "NominalScannedPixelSpacing")
+_SHUTTER_PIXELS = (  # display shutter / collimator coordinates, in pixels
+    "ShutterLeftVerticalEdge", "ShutterRightVerticalEdge", "ShutterUpperHorizontalEdge",
+    "ShutterLowerHorizontalEdge", "CenterOfCircularShutter", "RadiusOfCircularShutter",
+    "VerticesOfThePolygonalShutter", "CollimatorLeftVerticalEdge",
+    "CollimatorRightVerticalEdge", "CollimatorUpperHorizontalEdge",
+    "CollimatorLowerHorizontalEdge", "CenterOfCircularCollimator",
+    "RadiusOfCircularCollimator", "VerticesOfThePolygonalCollimator")
+_DROP = ("SmallestImagePixelValue", "LargestImagePixelValue", "IconImageSequence",
+         "NumberOfFrames", "FrameIncrementPointer", "ExtendedOffsetTable",
+         "ExtendedOffsetTableLengths", "DataSetTrailingPadding", "PixelDataProviderURL")
+_PATIENT_STUDY = (
+    "SpecificCharacterSet", "PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate",
+    "PatientSex", "PatientAge", "PatientSize", "PatientWeight", "OtherPatientIDsSequence",
+    "StudyInstanceUID", "StudyDate", "StudyTime", "StudyID", "AccessionNumber",
+    "ReferringPhysicianName", "StudyDescription", "Modality", "BodyPartExamined",
+    "Laterality", "PatientOrientation", "FrameOfReferenceUID", "LossyImageCompression",
+    "LossyImageCompressionRatio", "LossyImageCompressionMethod")
+_LUT_ATTRS = ("RescaleSlope", "RescaleIntercept", "RescaleType", "ModalityLUTSequence",
+              "WindowCenter", "WindowWidth", "WindowCenterWidthExplanation", "VOILUTFunction",
+              "VOILUTSequence", "PresentationLUTShape")
+_ALWAYS_LOSSY_TS = ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51")
+
+
+class ExportError(FilmError):
+    """A film could not be written (bad path or format, would overwrite the input)."""
+
+
+def save_film(pixels: np.ndarray, path: str | os.PathLike[str], source: Film | None = None,
+              *, scale: int = 1, description: str = "", bits: int = 16) -> Path:
+    """Write ``pixels`` (float32 (H, W) in [0, 1], MONOCHROME2) to ``path``; returns the path.
+
+    source: the film the pixels were derived from (for DICOM metadata, spacing and the
+    stored range), or None. scale: output pixels per source pixel (spacing is divided by
+    it). description: DerivationDescription text (model, weights hash, scale, dehazing).
+    bits: 16 (default) or 8 for PNG/TIFF and a Secondary Capture (a greyscale DICOM
+    source keeps its own stored range and BitsStored instead).
+    Raises ExportError (a FilmError: one plain line) for an unknown extension, a missing
+    folder, an attempt to overwrite the source film, or a write failure.
+    """
+    out = Path(path)
+    fmt = check_destination(out, source)
+    if bits not in (8, 16):
+        raise ExportError(f"bits must be 8 or 16, not {bits}.")
+    if scale <= 0:
+        raise ExportError(f"scale must be positive, not {scale}.")
+    px = np.asarray(pixels)
+    if px.ndim != 2 or px.size == 0:
+        raise ExportError(f"cannot write an image of shape {px.shape}; expected (H, W).")
+    px = np.clip(np.nan_to_num(px.astype(np.float32, copy=False), nan=0.0), 0.0, 1.0)
+    if fmt == "DICOM":
+        ds = _derived_dicom(px, source, scale, description, bits)
+        _atomic_write(out, lambda fh: ds.save_as(fh, enforce_file_format=True))
+    else:
+        im = Image.fromarray(_quantise(px, bits))
+        options: dict = {"compression": "tiff_adobe_deflate"} if fmt == "TIFF" else {}
+        if source is not None and source.pixel_spacing_mm:
+            row, col = source.pixel_spacing_mm
+            options["dpi"] = (25.4 * scale / col, 25.4 * scale / row)
+        _atomic_write(out, lambda fh: im.save(fh, format=fmt, **options))
+    return out
+
+
+def check_destination(path: str | os.PathLike[str], source: Film | None = None) -> str:
+    """Check ``path`` before any work: its format ("PNG", "TIFF", "DICOM") or ExportError.
+
+    Refuses an unknown extension, a missing folder and the source film's own file.
+    """
+    out = Path(path)
+    fmt = FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise ExportError(f"cannot write {out.name}: unknown extension "
+                          f"{out.suffix or '(none)'!r}; use .png, .tif, .tiff or .dcm.")
+    if source is not None and source.source_path is not None \
+            and _same_file(out, source.source_path):
+        raise ExportError(f"refusing to write over the input film {out.name}; "
+                          "choose another name.")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise ExportError(f"cannot write {out.name}: folder {folder} does not exist.")
+    if out.is_dir():
+        raise ExportError(f"cannot write {out.name}: it is a folder.")
+    return fmt
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == Path(b).resolve()
+
+
+def _quantise(px: np.ndarray, bits: int) -> np.ndarray:
+    """[0, 1] float -> uint8/uint16 over the full 0 .. 2**bits - 1 range (rounded)."""
+    dtype = np.uint16 if bits == 16 else np.uint8
+    return np.rint(px * float(2**bits - 1)).astype(dtype)
+
+
+def _umask() -> int:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ExportError(f"cannot write {path.name}: folder {folder} does not exist.")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    except OSError as exc:
+        raise ExportError(f"cannot write in {folder} ({exc.strerror or exc}).") from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise ExportError(f"cannot write {path.name} ({exc.strerror or exc}).") from exc
+        raise
+    try:  # make the rename itself durable (POSIX); not possible everywhere
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+def _stored_range(hdr: Dataset) -> tuple[int, int, bool]:
+    bits, signed = int(hdr.BitsStored), int(hdr.get("PixelRepresentation", 0) or 0) == 1
+    return (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1, True) if signed else (0, 2**bits - 1, False)
+
+
+def _to_stored(px: np.ndarray, film: Film, hdr: Dataset) -> np.ndarray | None:
+    """Normalised pixels -> the source's stored values (int16/uint16), None if impossible."""
+    lo, hi, signed = _stored_range(hdr)
+    values = film.stored_values(px)  # modality-LUT output, source photometric
+    if "ModalityLUTSequence" in hdr:
+        grid = np.arange(lo, hi + 1)
+        lut = np.asarray(apply_modality_lut(grid, hdr), dtype=np.float64)
+        if hi - lo > 2**16 or np.any(np.diff(lut) < 0):
+            return None  # not monotonic: cannot be inverted
+        idx = np.clip(np.searchsorted(lut, values), 1, len(lut) - 1)
+        nearer_left = (values - lut[idx - 1]) <= (lut[idx] - values)
+        stored = grid[idx - nearer_left.astype(np.int64)].astype(np.float64)
+    else:
+        slope = float(hdr.get("RescaleSlope", 1) or 1)
+        stored = (values - float(hdr.get("RescaleIntercept", 0) or 0)) / slope
+    return np.clip(np.rint(stored), lo, hi).astype(np.int16 if signed else np.uint16)
+
+
+def _keeps_values(film: Film | None, hdr: Dataset | None) -> bool:
+    return (film is not None and hdr is not None
+            and film.photometric in ("MONOCHROME1", "MONOCHROME2")
+            and int(hdr.get("BitsAllocated", 0) or 0) in (8, 16) and "BitsStored" in hdr)
+
+
+def _scaled_ds(value, scale: int) -> list[str]:
+    return [format_number_as_ds(float(v) / scale) for v in value]
+
+
+def _derived_dicom(px: np.ndarray, film: Film | None, scale: int, description: str,
+                   bits: int) -> Dataset:
+    """The derived data set (file meta included) for normalised pixels ``px``."""
+    hdr = film.dicom_header if film is not None else None
+    stored = _to_stored(px, film, hdr) if _keeps_values(film, hdr) else None
+    same_class = (stored is not None and film.frame_count == 1 and "SOPClassUID" in hdr
+                  and "SharedFunctionalGroupsSequence" not in hdr
+                  and "PerFrameFunctionalGroupsSequence" not in hdr)
+    if same_class:
+        ds = copy.deepcopy(hdr)
+        for tag in [t for t in ds.keys() if t.group & 0xFF00 == 0x6000 or t.group == 0x7FE0]:
+            del ds[tag]  # overlays and any pixel data no longer fit the new grid
+        for name in _DROP:
+            ds.pop(name, None)
+        for name in _SHUTTER_PIXELS:
+            if name in ds and scale != 1:
+                ds[name].value = [int(round(float(v) * scale)) for v in ds[name].value] \
+                    if ds[name].VM > 1 else int(round(float(ds[name].value) * scale))
+    else:
+        ds = Dataset()
+        ds.SOPClassUID = SecondaryCaptureImageStorage
+        if hdr is not None:
+            for name in _PATIENT_STUDY + (_LUT_ATTRS if stored is not None else ()):
+                if name in hdr:
+                    ds[name] = copy.deepcopy(hdr[name])
+        for name in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate",
+                     "StudyTime", "StudyID", "AccessionNumber", "ReferringPhysicianName",
+                     "PatientOrientation"):
+            ds.setdefault(name, "")
+        ds.setdefault("StudyInstanceUID", generate_uid())
+        ds.setdefault("Modality", "OT")
+        ds.ConversionType = "WSD"
+        ds.SecondaryCaptureDeviceManufacturer = "xrayview"
+        ds.SecondaryCaptureDeviceSoftwareVersions = __version__
+        if film is not None and film.pixel_spacing_mm:  # divided by the scale below
+            ds.PixelSpacing = [format_number_as_ds(v) for v in film.pixel_spacing_mm]
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    if stored is not None:
+        ds.set_pixel_data(stored, film.photometric, int(hdr.BitsStored),
+                          generate_instance_uid=False)
+    else:
+        inverted = film is not None and film.inverted
+        ds.set_pixel_data(_quantise(1.0 - px if inverted else px, bits),
+                          "MONOCHROME1" if inverted else "MONOCHROME2", bits,
+                          generate_instance_uid=False)
+    for name in _SPACING:
+        if name in ds and scale != 1:
+            ds[name].value = _scaled_ds(ds[name].value, scale)
+    _mark_derived(ds, film, hdr, description)
+    return ds
+
+
+def _mark_derived(ds: Dataset, film: Film | None, hdr: Dataset | None, description: str) -> None:
+    now = dt.datetime.now()
+    date, time_ = now.strftime("%Y%m%d"), now.strftime("%H%M%S.%f")
+    ds.ImageType = ["DERIVED", "SECONDARY"]
+    ds.SOPInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.InstanceCreationDate, ds.InstanceCreationTime = date, time_
+    ds.ContentDate, ds.ContentTime = date, time_
+    ds.SeriesDate, ds.SeriesTime = date, time_
+    ds.SeriesNumber = 9000 + (int(ds.get("SeriesNumber", 0) or 0) % 1000)
+    ds.SeriesDescription = "xrayview enhanced"
+    ds.InstanceNumber = ds.get("InstanceNumber", 1) or 1
+    ds.DerivationDescription = (description or f"xrayview {__version__}")[:1024]
+    ds.pop("SourceImageSequence", None)
+    if hdr is not None and "SOPInstanceUID" in hdr and "SOPClassUID" in hdr:
+        ref = Dataset()
+        ref.ReferencedSOPClassUID = hdr.SOPClassUID
+        ref.ReferencedSOPInstanceUID = hdr.SOPInstanceUID
+        if film is not None and film.frame_count > 1:
+            ref.ReferencedFrameNumber = film.frame_index + 1
+        purpose = Dataset()
+        purpose.CodeValue, purpose.CodingSchemeDesignator = "121322", "DCM"
+        purpose.CodeMeaning = "Source image for image processing operation"
+        ref.PurposeOfReferenceCodeSequence = Sequence([purpose])
+        ds.SourceImageSequence = Sequence([ref])
+        ts = str(getattr(getattr(hdr, "file_meta", None), "TransferSyntaxUID", "") or "")
+        if ts in _ALWAYS_LOSSY_TS and "LossyImageCompression" not in ds:
+            ds.LossyImageCompression = "01"
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID

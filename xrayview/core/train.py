@@ -1,0 +1,284 @@
+"""Training loop for SRCNN, VDSR and the dehazer (CPU, one GPU, or DDP under torchrun).
+
+``train(cfg)`` is a generator: it yields a ``TrainProgress`` per iteration (loss, ETA and,
+every ``val_every`` iterations, the validation gain over the degraded input) and returns
+a ``TrainResult``. Several GPUs or machines: run the same command under
+``torchrun --nproc_per_node=N -m xrayview train ...``; each rank samples its own batches
+(seed + rank), gradients are averaged by DistributedDataParallel, rank 0 validates and
+writes checkpoints and weights.
+
+Dehazer batches: whole-film views resized to ``patch`` pixels (``extract_film_views``),
+veiled by ``degrade.veil_batch``. Super-resolution batches: uint16 patches of ``patch`` pixels (a multiple of 12, so every
+scale in {2, 3, 4} divides it) are degraded on the fly (``degrade.low_resolution_pair``,
+one random scale per batch), flipped/rotated, and the L1 loss is taken over the patch
+less a ``loss_border`` frame.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Generator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from xrayview.core.dataset import PatchBank, extract_film_views, extract_patches, load_split
+from xrayview.core.degrade import low_resolution_pair
+from xrayview.core.nets import ARCHITECTURES
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of one training run (all JSON-serialisable)."""
+
+    arch: str
+    data_dir: str
+    split_file: str = "models/data_split.json"
+    out_dir: str = "models"
+    iterations: int = 2000
+    batch: int = 16
+    patch: int = 108
+    loss_border: int = 6
+    per_film: int = 64
+    val_per_film: int = 8
+    lr: float = 5e-4
+    lr_min: float = 1e-5
+    scales: list[int] = field(default_factory=lambda: [2, 3, 4])
+    seed: int = 0
+    val_every: int = 200
+    checkpoint_every: int = 200
+    max_minutes: float | None = None
+    device: str = "auto"
+    threads: int | None = None
+    resume: str | None = None
+    mixed_precision: str = "auto"  # "auto": bf16 autocast where the hardware has it; "off"
+    kwargs: dict = field(default_factory=dict)
+
+
+@dataclass
+class TrainProgress:
+    iteration: int
+    total: int
+    loss: float
+    lr: float
+    elapsed_s: float
+    eta_s: float
+    val_gain_db: float | None = None  # mean PSNR gain over the degraded input (validation)
+
+
+@dataclass
+class TrainResult:
+    weights_path: str
+    best_val_gain_db: float
+    iterations: int
+    wall_s: float
+
+
+def _device(spec: str) -> torch.device:
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(spec)
+
+
+def hardware_label(device: torch.device) -> str:
+    """Human description of what trained the model (CPU model and threads, or GPU name)."""
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})"
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"CPU: {cpu}, {torch.get_num_threads()} threads"
+
+
+def autocast_dtype(device: torch.device, mode: str) -> torch.dtype | None:
+    """bf16 for the network body where the hardware runs it natively, else None (fp32).
+
+    Weights, optimizer state, the loss and the residual add stay float32.
+    """
+    if mode == "off":
+        return None
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu":
+        try:
+            return torch.bfloat16 if torch.cpu._is_avx512_bf16_supported() else None
+        except AttributeError:
+            return None
+    return None
+
+
+def _degrade(arch: str, hr: torch.Tensor, scale: int, gen: torch.Generator) -> torch.Tensor:
+    if arch == "dehaze":
+        from xrayview.core.degrade import veil_batch
+
+        return veil_batch(hr, generator=gen)
+    return low_resolution_pair(hr, scale)
+
+
+def _augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    k = int(rng.integers(0, 4))
+    x = np.rot90(x, k, axes=(-2, -1))
+    if rng.integers(0, 2):
+        x = x[..., ::-1]
+    return np.ascontiguousarray(x)
+
+
+def validate(model: torch.nn.Module, arch: str, val: PatchBank, scales: list[int],
+             border: int, device: torch.device) -> float:
+    """PSNR gain (dB) of the model over its degraded input on validation patches.
+
+    Super-resolution: the mean of per-patch gains. Dehazing: the gain of the pooled mean
+    squared errors (clean validation films have zero input error).
+    """
+    gen = torch.Generator().manual_seed(1234)
+    gains = []
+    model.eval()
+    with torch.no_grad():
+        for s in scales if arch != "dehaze" else [1]:
+            hr = torch.from_numpy(val.batch(np.arange(len(val.patches))))
+            for chunk in torch.split(hr, 32):
+                x = _degrade(arch, chunk, s, gen)
+                y = model(x.to(device)).clamp(0, 1).cpu()
+                sl = (..., slice(border, -border), slice(border, -border))
+                mse_in = F.mse_loss(x[sl], chunk[sl], reduction="none").mean(dim=(1, 2, 3))
+                mse_out = F.mse_loss(y[sl], chunk[sl], reduction="none").mean(dim=(1, 2, 3))
+                gains.append(torch.stack([mse_in, mse_out], 1))
+    model.train()
+    mse = torch.cat(gains).double()
+    if arch == "dehaze":
+        # some validation films are left clean (input error 0): pool the errors, so a
+        # model that alters clean films is penalised by how much, not by an infinite ratio
+        return float(10 * torch.log10(mse[:, 0].mean() / mse[:, 1].mean().clamp_min(1e-12)))
+    return float((10 * torch.log10((mse[:, 0] + 1e-12) / (mse[:, 1] + 1e-12))).mean())
+
+
+def _save_atomic(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
+    """Train ``cfg.arch`` on the train split; yields progress, returns where weights went."""
+    if cfg.arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {cfg.arch!r}; choose from {sorted(ARCHITECTURES)}")
+    if cfg.patch % 12:
+        raise ValueError("patch must be a multiple of 12 so scales 2, 3 and 4 divide it")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    device = _device(cfg.device)
+    if world > 1:
+        import torch.distributed as dist
+
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend=backend)
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+    torch.manual_seed(cfg.seed + rank)
+    rng = np.random.default_rng(cfg.seed + rank)
+    gen = torch.Generator().manual_seed(cfg.seed + rank)
+
+    data_dir = Path(cfg.data_dir)
+    split = load_split(Path(cfg.split_file))
+    if cfg.arch == "dehaze":  # whole-film views (see extract_film_views)
+        bank = extract_film_views(data_dir, split["train"], cfg.patch, cfg.per_film, cfg.seed)
+        val = extract_film_views(data_dir, split["val"], cfg.patch, cfg.val_per_film,
+                                 cfg.seed + 99)
+    else:
+        bank = extract_patches(data_dir, split["train"], cfg.patch, cfg.per_film, cfg.seed)
+        val = extract_patches(data_dir, split["val"], cfg.patch, cfg.val_per_film, cfg.seed + 99)
+    log.info("patches: %d train, %d validation", len(bank.patches), len(val.patches))
+
+    model = ARCHITECTURES[cfg.arch](**cfg.kwargs).to(device)
+    model = model.to(memory_format=torch.channels_last)
+    amp = autocast_dtype(device, cfg.mixed_precision)
+    log.info("training %s on %s, autocast %s", cfg.arch, device, amp)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    start_it, best_gain = 0, -float("inf")
+    out_dir = Path(cfg.out_dir)
+    ckpt_path = out_dir / "checkpoints" / f"{cfg.arch}_last.pt"
+    best_path = out_dir / "checkpoints" / f"{cfg.arch}_best.pt"
+    if cfg.resume:
+        ck = torch.load(cfg.resume, map_location=device, weights_only=True)
+        model.load_state_dict(ck["model"])
+        if "optimizer" in ck:
+            opt.load_state_dict(ck["optimizer"])
+            start_it = int(ck["iteration"])
+        best_gain = float(ck.get("best_gain", best_gain))
+    net = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    b = cfg.loss_border
+    t0 = time.perf_counter()
+    it = start_it
+    for it in range(start_it, cfg.iterations):
+        lr = float(cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + np.cos(np.pi * it / cfg.iterations)))
+        for group in opt.param_groups:
+            group["lr"] = lr
+        idx = rng.integers(0, len(bank.patches), cfg.batch)
+        hr = torch.from_numpy(_augment(bank.batch(idx), rng))
+        scale = int(rng.choice(cfg.scales))  # one scale per batch
+        x = _degrade(cfg.arch, hr, scale, gen).to(device, memory_format=torch.channels_last)
+        hr = hr.to(device)
+        with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
+            y = net(x)
+        loss = F.l1_loss(y[..., b:-b, b:-b].float(), hr[..., b:-b, b:-b])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+
+        elapsed = time.perf_counter() - t0
+        done = it + 1 - start_it
+        eta = elapsed / done * (cfg.iterations - it - 1)
+        gain = None
+        last = it + 1 == cfg.iterations
+        out_of_time = cfg.max_minutes is not None and elapsed > cfg.max_minutes * 60
+        if rank == 0 and ((it + 1) % cfg.val_every == 0 or last or out_of_time):
+            gain = validate(model, cfg.arch, val, cfg.scales, b, device)
+            state = {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                     "iteration": it + 1, "best_gain": max(best_gain, gain),
+                     "config": json.dumps(asdict(cfg))}
+            if gain > best_gain:
+                best_gain = gain
+                _save_atomic(state, best_path)
+            _save_atomic(state, ckpt_path)
+        elif rank == 0 and (it + 1) % cfg.checkpoint_every == 0:
+            _save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                          "iteration": it + 1, "best_gain": best_gain,
+                          "config": json.dumps(asdict(cfg))}, ckpt_path)
+        yield TrainProgress(it + 1, cfg.iterations, loss.item(), lr, elapsed, eta, gain)
+        if out_of_time:
+            log.info("stopping at the time budget of %.1f min", cfg.max_minutes)
+            break
+
+    wall = time.perf_counter() - t0
+    weights = out_dir / f"{cfg.arch}.pt"
+    if rank == 0:
+        best = torch.load(best_path, map_location="cpu", weights_only=True)
+        _save_atomic(best["model"], weights)
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+        dist.destroy_process_group()
+    return TrainResult(str(weights), best_gain, it + 1, wall)

@@ -1,0 +1,89 @@
+"""Record trained weights in ``models/manifest.json`` (arch, kwargs, sha256, provenance)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import inspect
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from xrayview.core.nets import ARCHITECTURES
+from xrayview.core.train import TrainConfig, TrainResult, hardware_label
+
+MANIFEST_SCHEMA = 1
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def full_kwargs(arch: str, kwargs: dict) -> dict:
+    """Constructor arguments with defaults filled in, so the manifest is self-contained."""
+    sig = inspect.signature(ARCHITECTURES[arch])
+    out = {k: p.default for k, p in sig.parameters.items() if p.default is not p.empty}
+    out.update(kwargs)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+
+def read_manifest(models_dir: Path) -> dict:
+    path = models_dir / "manifest.json"
+    if path.is_file():
+        with open(path) as fh:
+            return json.load(fh)
+    return {"schema": MANIFEST_SCHEMA, "models": {}}
+
+
+def write_manifest(models_dir: Path, manifest: dict) -> None:
+    """Write atomically (temporary file, fsync, rename)."""
+    path = models_dir / "manifest.json"
+    tmp = path.with_name("manifest.json.tmp")
+    with open(tmp, "w") as fh:
+        json.dump(manifest, fh, indent=2, sort_keys=False)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def register_weights(cfg: TrainConfig, result: TrainResult) -> dict:
+    """Add or replace the manifest entry for ``cfg.arch``; returns the entry."""
+    models_dir = Path(cfg.out_dir)
+    weights = Path(result.weights_path)
+    manifest = read_manifest(models_dir)
+    old = manifest["models"].get(cfg.arch, {})
+    device = torch.device("cuda" if cfg.device != "cpu" and torch.cuda.is_available() else "cpu")
+    train_cfg = asdict(cfg)
+    for key in ("out_dir", "resume", "device", "threads"):
+        train_cfg.pop(key, None)
+    entry = {
+        "arch": cfg.arch,
+        "file": weights.name,
+        "kwargs": full_kwargs(cfg.arch, cfg.kwargs),
+        "scales": [1] if cfg.arch == "dehaze" else sorted(set(cfg.scales)),
+        "sha256": sha256_file(weights),
+        "training": {
+            **train_cfg,
+            "data": "shared/data/cxr (NIH ChestX-ray14, Hannover COVID-19, Kermany pediatric)",
+            "split": "train (models/data_split.json); model selection on val",
+            "iterations_run": result.iterations,
+            "wall_minutes": round(result.wall_s / 60, 1),
+            "hardware": hardware_label(device),
+            "best_val_gain_db": round(result.best_val_gain_db, 4),
+            "trained_on": _dt.date.today().isoformat(),
+        },
+        "metrics": old.get("metrics", {}),
+    }
+    manifest.setdefault("schema", MANIFEST_SCHEMA)
+    manifest["models"][cfg.arch] = entry
+    write_manifest(models_dir, manifest)
+    return entry

@@ -41,8 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("file", metavar="FILE")
     i.add_argument("--json", action="store_true", help="print JSON")
     i.add_argument("--frame", type=int, default=0, help="frame (DICOM) or page (TIFF), 0-based")
-    i.add_argument("--max-megapixels", type=float, default=200.0,
-                   help="refuse images larger than this (default 200)")
+    i.add_argument("--max-megapixels", type=float, default=100.0,
+                   help="refuse images larger than this (default 100)")
     i.add_argument("--show-identifiers", action="store_true",
                    help="also print patient name/ID and study/series UIDs (hidden by default)")
     _add_train_parser(sub)
@@ -66,6 +66,9 @@ def _add_evaluate_parser(sub) -> None:
     e.add_argument("--crop", type=int, default=None,
                    help="score the central N x N region of each film (full resolution)")
     e.add_argument("--figures", type=int, default=3, help="comparison figures to draw")
+    e.add_argument("--dehaze-strengths", type=float, nargs="*", default=[0.0, 0.3, 0.6, 1.0],
+                   help="veil strengths for the dehazing evaluation (0 = clean films); "
+                        "none to skip it")
     e.add_argument("--device", default="auto")
 
 
@@ -139,11 +142,12 @@ def _info_text(summary: dict[str, Any]) -> str:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from xrayview.core.io import load_film
+    from xrayview.commands import load_film_quietly
 
     if args.max_megapixels <= 0:
         raise BadInput("--max-megapixels must be positive.")
-    film = load_film(args.file, frame=args.frame, max_pixels=int(args.max_megapixels * 1e6))
+    film = load_film_quietly(args.file, frame=args.frame,
+                             max_pixels=int(args.max_megapixels * 1e6))
     summary = film.summary()
     if args.show_identifiers:
         summary["identifiers"] = film.identifiers.as_dict()
@@ -192,6 +196,9 @@ def _add_enhance_parser(sub) -> None:
     e.add_argument("--tile", type=int, default=512, help="tile size in pixels (default 512)")
     e.add_argument("--json", action="store_true",
                    help="print metrics and the dehazing step history as JSON on stdout")
+    e.add_argument("--deidentify", action="store_true",
+                   help="for a .dcm OUT: remove patient and study identifiers (DICOM PS3.15 "
+                        "basic profile) instead of keeping them")
 
 
 def _cmd_gui(files: Sequence[str]) -> int:
@@ -267,6 +274,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # an internal error: one line, the details in --debug
+        weights = sys.modules.get("xrayview.core.weights")  # not imported for info/gui (torch)
+        if weights is not None and isinstance(exc, weights.WeightsError):
+            print(f"xrayview: {exc}", file=sys.stderr)  # missing/damaged weights: bad input
+            return EXIT_BAD_INPUT
         if args.debug:
             raise
         log.debug("internal error", exc_info=True)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
-
 import numpy as np
 import pydicom
 import pytest
 from PIL import Image
 
+from tests.core.corpus_bytes import png_bomb, tiff_bomb
 from tests.core.dicom_factory import make_dicom
 from xrayview.core.io import (
     CorruptFilmError,
@@ -26,32 +24,6 @@ def _one_line(err: Exception) -> str:
     text = str(err)
     assert text and "\n" not in text and "Traceback" not in text
     return text
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def png_bomb(width: int, height: int) -> bytes:
-    """A valid-looking PNG header claiming width x height, with a tiny IDAT."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    idat = zlib.compress(b"\x00" * 1024)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat)
-            + _png_chunk(b"IEND", b""))
-
-
-def tiff_bomb(width: int, height: int) -> bytes:
-    """A little-endian baseline TIFF claiming width x height 8-bit gray, with 16 data bytes."""
-    entries = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1),
-               (262, 3, 1, 1), (273, 4, 1, 8), (277, 3, 1, 1), (278, 4, 1, height),
-               (279, 4, 1, 16)]
-    ifd_offset = 8 + 16
-    out = b"II*\x00" + struct.pack("<I", ifd_offset) + b"\x00" * 16
-    out += struct.pack("<H", len(entries))
-    for tag, typ, count, value in entries:
-        packed = struct.pack("<H", value) + b"\x00\x00" if typ == 3 else struct.pack("<I", value)
-        out += struct.pack("<HHI", tag, typ, count) + packed
-    return out + struct.pack("<I", 0)
 
 
 @pytest.fixture()

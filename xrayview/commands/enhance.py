@@ -35,11 +35,16 @@ def _finite(x: float) -> float | None:
 
 
 def run_enhance(args: argparse.Namespace) -> int:
+    from xrayview.commands import load_film_quietly
     from xrayview.core import metrics
     from xrayview.core.device import pick_device
-    from xrayview.core.enhance import (StopRule, dehaze_steps, describe_enhancement,
-                                       super_resolve, upsample)
-    from xrayview.core.io import load_film
+    from xrayview.core.enhance import (
+        StopRule,
+        dehaze_steps,
+        describe_enhancement,
+        super_resolve,
+        upsample,
+    )
     from xrayview.core.io.export import check_destination, save_film
     from xrayview.core.weights import WeightsError, load_model
 
@@ -54,7 +59,7 @@ def run_enhance(args: argparse.Namespace) -> int:
         device = pick_device(args.device)
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
-    film = load_film(args.input)
+    film = load_film_quietly(args.input)
     check_destination(args.output, film)
     try:
         net = None if args.model == "none" else load_model(args.model, device="cpu")
@@ -101,7 +106,8 @@ def run_enhance(args: argparse.Namespace) -> int:
                                        dehaze_steps_run=len(steps),
                                        stop_threshold=rule.threshold if rule else None,
                                        stop_reason=reason)
-    out_path = save_film(image, args.output, film, scale=scale, description=description)
+    out_path = save_film(image, args.output, film, scale=scale, description=description,
+                         deidentify=getattr(args, "deidentify", False))
     total = time.perf_counter() - t0
     if not args.json:
         print(f"xrayview: wrote {out_path} ({image.shape[1]} x {image.shape[0]}; "

@@ -160,7 +160,10 @@ def run_tiled(model: nn.Module, x: np.ndarray, tile: int = 512, halo: int | None
     dev = pick_device(device) if isinstance(device, str) else device
     if precision not in ("auto", "fp32"):
         raise ValueError(f"precision must be 'auto' or 'fp32', not {precision!r}")
-    amp = autocast_dtype(dev) if precision == "auto" else None
+    # a network whose output is not a float32 residual (SRCNN) loses its correction to
+    # bf16/fp16 rounding; such nets say so with ``autocast_safe = False``
+    safe = getattr(model, "autocast_safe", True)
+    amp = autocast_dtype(dev) if precision == "auto" and safe else None
     model.to(dev).eval()
     src = torch.from_numpy(x)
     pending = deque(plan_tiles(h, w, tile, halo))

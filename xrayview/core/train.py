@@ -207,7 +207,7 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
 
     model = ARCHITECTURES[cfg.arch](**cfg.kwargs).to(device)
     model = model.to(memory_format=torch.channels_last)
-    amp = autocast_dtype(device, cfg.mixed_precision)
+    amp = autocast_dtype(device, cfg.mixed_precision) if getattr(model, "autocast_safe", True) else None
     log.info("training %s on %s, autocast %s", cfg.arch, device, amp)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     start_it, best_gain = 0, -float("inf")
@@ -231,7 +231,11 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
     t0 = time.perf_counter()
     it = start_it
     for it in range(start_it, cfg.iterations):
-        lr = float(cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + np.cos(np.pi * it / cfg.iterations)))
+        # cosine decay over the run: iterations, or the time budget if that comes first
+        frac = it / cfg.iterations
+        if cfg.max_minutes:
+            frac = max(frac, (time.perf_counter() - t0) / (cfg.max_minutes * 60))
+        lr = float(cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + np.cos(np.pi * min(frac, 1.0))))
         for group in opt.param_groups:
             group["lr"] = lr
         idx = rng.integers(0, len(bank.patches), cfg.batch)

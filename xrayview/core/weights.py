@@ -1,6 +1,6 @@
 """Trained weights: ``models/manifest.json`` -> ``load_model(name, device)``.
 
-Manifest (schema 1)::
+Manifest (schema 1, validated against ``manifest_schema.MANIFEST_SCHEMA``)::
 
     {"schema": 1,
      "models": {"vdsr": {"arch": "vdsr", "file": "vdsr.pt", "kwargs": {"depth": 10},
@@ -19,7 +19,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +28,11 @@ import torch
 from torch import nn
 
 from xrayview.core.device import pick_device
+from xrayview.core.manifest_schema import SCHEMA_VERSION, validate_manifest  # noqa: F401
 from xrayview.core.nets import ARCHITECTURES
 
 MODELS_ENV = "XRAYVIEW_MODELS_DIR"
 MANIFEST_NAME = "manifest.json"
-SCHEMA_VERSION = 1
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class WeightsError(Exception):
@@ -68,38 +66,18 @@ def models_dir() -> Path:
     return next((c for c in candidates if (c / MANIFEST_NAME).is_file()), candidates[0])
 
 
-def _validate_entry(name: str, raw: Any, root: Path) -> ModelEntry:
-    where = f"models/{MANIFEST_NAME}, model {name!r}"
-    if not isinstance(raw, dict):
-        raise WeightsError(f"{where}: entry must be an object")
-    missing = [k for k in ("arch", "file", "kwargs", "scales", "sha256") if k not in raw]
-    if missing:
-        raise WeightsError(f"{where}: missing required key(s) {', '.join(missing)}")
-    arch, file, kwargs, scales, digest = (raw[k] for k in ("arch", "file", "kwargs", "scales",
-                                                            "sha256"))
-    if arch not in ARCHITECTURES:
-        raise WeightsError(f"{where}: unknown arch {arch!r} (known: {', '.join(ARCHITECTURES)})")
-    if not isinstance(kwargs, dict):
-        raise WeightsError(f"{where}: kwargs must be an object")
-    if (not isinstance(file, str) or not file or Path(file).is_absolute()
-            or ".." in Path(file).parts):
-        raise WeightsError(f"{where}: file must be a relative name inside the models folder")
-    if (not isinstance(scales, list) or not scales
-            or not all(type(s) is int and 1 <= s <= 8 for s in scales)):
-        raise WeightsError(f"{where}: scales must be a non-empty list of integers 1..8")
-    if not isinstance(digest, str) or not _HEX64.match(digest.lower()):
-        raise WeightsError(f"{where}: sha256 must be 64 hexadecimal digits")
-    for key in ("training", "metrics"):
-        if not isinstance(raw.get(key, {}), dict):
-            raise WeightsError(f"{where}: {key} must be an object")
-    return ModelEntry(name, arch, file, dict(kwargs), list(scales), digest.lower(), root / file,
+def _entry(name: str, raw: dict[str, Any], root: Path) -> ModelEntry:
+    """A ModelEntry from an entry that passed the schema."""
+    return ModelEntry(name, raw["arch"], raw["file"], dict(raw["kwargs"]),
+                      [int(s) for s in raw["scales"]], raw["sha256"].lower(), root / raw["file"],
                       dict(raw.get("training", {})), dict(raw.get("metrics", {})))
 
 
 def read_manifest(root: Path | None = None) -> dict[str, ModelEntry] | None:
     """All validated entries of the manifest in ``root`` (default ``models_dir()``).
 
-    Returns None when there is no manifest; raises WeightsError when it is invalid.
+    Returns None when there is no manifest; raises WeightsError when it does not follow
+    ``manifest_schema.MANIFEST_SCHEMA`` (the message names the first problem).
     """
     root = models_dir() if root is None else Path(root)
     path = root / MANIFEST_NAME
@@ -109,12 +87,11 @@ def read_manifest(root: Path | None = None) -> dict[str, ModelEntry] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WeightsError(f"models/{MANIFEST_NAME} cannot be read: {exc}") from exc
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA_VERSION:
-        raise WeightsError(f"models/{MANIFEST_NAME}: expected \"schema\": {SCHEMA_VERSION}")
-    models = data.get("models")
-    if not isinstance(models, dict):
-        raise WeightsError(f"models/{MANIFEST_NAME}: \"models\" must be an object")
-    return {name: _validate_entry(name, raw, root) for name, raw in models.items()}
+    problems = validate_manifest(data)
+    if problems:
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        raise WeightsError(problems[0] + more)
+    return {name: _entry(name, raw, root) for name, raw in data["models"].items()}
 
 
 def available_models(root: Path | None = None) -> list[str]:

@@ -21,8 +21,14 @@ from xrayview.core.io.errors import (
 )
 from xrayview.core.io.sniff import sniff_format
 
-DEFAULT_MAX_PIXELS = 200_000_000
-"""Default cap on Rows x Columns read from a header, checked before decoding."""
+DEFAULT_MAX_PIXELS = 100_000_000
+"""Default cap on Rows x Columns read from a header, checked before decoding.
+
+100 megapixels is about twice the largest projection radiograph in clinical use (a
+stitched full-leg film, ~50 MP; a 50 um mammogram is ~30 MP), and loading that many
+costs at most ~0.8 GB (decoded samples plus the float32 film), so a decompression
+bomb just under the cap still loads in a few seconds and under 1 GB.
+"""
 
 __all__ = [
     "DEFAULT_MAX_PIXELS", "CorruptFilmError", "Film", "FilmError", "FilmTooLargeError",
@@ -44,6 +50,8 @@ def load_film(path: str | os.PathLike[str], frame: int = 0,
     Raises a FilmError subclass, whose message is one plain line, for any bad input.
     """
     p = Path(path)
+    if max_pixels <= 0:
+        raise ValueError(f"max_pixels must be positive, not {max_pixels}")
     try:
         if p.is_dir():
             raise NotAnImageError(f"{p.name or p} is a folder, not a film.")

@@ -6,8 +6,24 @@ Each error's ``str()`` is one plain-language line fit for a dialog or for stderr
 from __future__ import annotations
 
 
+def plain(text: object, limit: int = 64) -> str:
+    """``text`` (e.g. a value read from a damaged file) as printable characters on one
+    line, at most ``limit`` of them, for quoting in a message."""
+    out = "".join(c if c.isprintable() else "?" for c in str(text)).strip()
+    return out if len(out) <= limit else out[:limit - 3] + "..."
+
+
 class FilmError(Exception):
-    """Base class: a film could not be loaded. ``str(err)`` is a one-line message."""
+    """Base class: a film could not be loaded. ``str(err)`` is a one-line message.
+
+    The message is normalised on construction: control characters become spaces and
+    runs of whitespace one space, so a value quoted from a damaged file cannot break it
+    over several lines.
+    """
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        text = "".join(c if c.isprintable() else " " for c in str(message))
+        super().__init__(" ".join(text.split()), *args)
 
 
 class NotAnImageError(FilmError):
@@ -28,3 +44,7 @@ class NoPixelDataError(FilmError):
 
 class FilmTooLargeError(FilmError):
     """The header claims more pixels than the configured cap; refused before decoding."""
+
+
+class ExportError(FilmError):
+    """A film could not be written (bad path or format, would overwrite the input)."""

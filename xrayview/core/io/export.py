@@ -11,28 +11,39 @@ Either way: ImageType DERIVED\\SECONDARY, new SOP Instance and Series Instance U
 SourceImageSequence referencing the source SOP instance, DerivationDescription, pixel
 spacing divided by the scale, MONOCHROME1 restored, and for a DICOM source the values are
 mapped back to its stored range (BitsStored, PixelRepresentation, rescale) unchanged.
+With ``deidentify=True`` the Basic Profile of PS3.15 is applied (``deidentify.py``).
+pydicom's warnings while building and writing are logged (redacted), never printed.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import logging
 import os
-import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import apply_modality_lut
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+from pydicom.uid import (
+    ExplicitVRLittleEndian,
+    SecondaryCaptureImageStorage,
+    generate_uid,
+)
 from pydicom.valuerep import format_number_as_ds
 
 from xrayview import __version__
 from xrayview.core.film import Film
-from xrayview.core.io.errors import FilmError
+from xrayview.core.io.deidentify import deidentify as deidentify_dataset
+from xrayview.core.io.errors import ExportError
+from xrayview.core.io.files import atomic_write as _atomic_write
+from xrayview.core.io.privacy import QuietWarnings, identifying_values, short_reason
+
+log = logging.getLogger(__name__)
 
 FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".dcm": "DICOM"}
 _SPACING = ("PixelSpacing", "ImagerPixelSpacing", "NominalScannedPixelSpacing")
@@ -59,12 +70,9 @@ _LUT_ATTRS = ("RescaleSlope", "RescaleIntercept", "RescaleType", "ModalityLUTSeq
 _ALWAYS_LOSSY_TS = ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51")
 
 
-class ExportError(FilmError):
-    """A film could not be written (bad path or format, would overwrite the input)."""
-
-
 def save_film(pixels: np.ndarray, path: str | os.PathLike[str], source: Film | None = None,
-              *, scale: int = 1, description: str = "", bits: int = 16) -> Path:
+              *, scale: int = 1, description: str = "", bits: int = 16,
+              deidentify: bool = False) -> Path:
     """Write ``pixels`` (float32 (H, W) in [0, 1], MONOCHROME2) to ``path``; returns the path.
 
     source: the film the pixels were derived from (for DICOM metadata, spacing and the
@@ -72,6 +80,9 @@ def save_film(pixels: np.ndarray, path: str | os.PathLike[str], source: Film | N
     it). description: DerivationDescription text (model, weights hash, scale, dehazing).
     bits: 16 (default) or 8 for PNG/TIFF and a Secondary Capture (a greyscale DICOM
     source keeps its own stored range and BitsStored instead).
+    deidentify: for .dcm, remove or replace patient and study identifiers after the
+    PS3.15 Basic Profile (refused for a source with burned-in annotation). PNG and
+    TIFF outputs carry no identifiers either way.
     Raises ExportError (a FilmError: one plain line) for an unknown extension, a missing
     folder, an attempt to overwrite the source film, or a write failure.
     """
@@ -86,8 +97,7 @@ def save_film(pixels: np.ndarray, path: str | os.PathLike[str], source: Film | N
         raise ExportError(f"cannot write an image of shape {px.shape}; expected (H, W).")
     px = np.clip(np.nan_to_num(px.astype(np.float32, copy=False), nan=0.0), 0.0, 1.0)
     if fmt == "DICOM":
-        ds = _derived_dicom(px, source, scale, description, bits)
-        _atomic_write(out, lambda fh: ds.save_as(fh, enforce_file_format=True))
+        _save_dicom(px, out, source, scale, description, bits, deidentify)
     else:
         im = Image.fromarray(_quantise(px, bits))
         options: dict = {"compression": "tiff_adobe_deflate"} if fmt == "TIFF" else {}
@@ -120,6 +130,33 @@ def check_destination(path: str | os.PathLike[str], source: Film | None = None) 
     return fmt
 
 
+def _save_dicom(px: np.ndarray, out: Path, film: Film | None, scale: int, description: str,
+                bits: int, deidentify: bool) -> None:
+    hdr = film.dicom_header if film is not None else None
+    if deidentify and hdr is not None and \
+            str(hdr.get("BurnedInAnnotation", "") or "").upper().strip() == "YES":
+        raise ExportError(f"refusing to write {out.name} de-identified: the source film has "
+                          "burned-in annotation (identifiers may be in the pixels).")
+    with QuietWarnings(log, "pydicom (export): ") as quiet:
+        quiet.secrets = identifying_values(hdr) if hdr is not None else []
+        try:
+            ds = _derived_dicom(px, film, scale, description, bits)
+            if deidentify:
+                deidentify_dataset(ds)
+                ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ExportError(f"cannot build the derived DICOM for {out.name} "
+                              f"({short_reason(exc, quiet.secrets)}).") from None
+
+        def write(fh: BinaryIO) -> None:
+            try:
+                ds.save_as(fh, enforce_file_format=True)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise ExportError(f"cannot write {out.name} as DICOM "
+                                  f"({short_reason(exc, quiet.secrets)}).") from None
+        _atomic_write(out, write)
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -131,47 +168,6 @@ def _quantise(px: np.ndarray, bits: int) -> np.ndarray:
     """[0, 1] float -> uint8/uint16 over the full 0 .. 2**bits - 1 range (rounded)."""
     dtype = np.uint16 if bits == 16 else np.uint8
     return np.rint(px * float(2**bits - 1)).astype(dtype)
-
-
-def _umask() -> int:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022
-
-
-def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ExportError(f"cannot write {path.name}: folder {folder} does not exist.")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-    except OSError as exc:
-        raise ExportError(f"cannot write in {folder} ({exc.strerror or exc}).") from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise ExportError(f"cannot write {path.name} ({exc.strerror or exc}).") from exc
-        raise
-    try:  # make the rename itself durable (POSIX); not possible everywhere
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
 
 
 def _stored_range(hdr: Dataset) -> tuple[int, int, bool]:
@@ -234,7 +230,7 @@ def _derived_dicom(px: np.ndarray, film: Film | None, scale: int, description: s
                     ds[name] = copy.deepcopy(hdr[name])
         for name in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate",
                      "StudyTime", "StudyID", "AccessionNumber", "ReferringPhysicianName",
-                     "PatientOrientation"):
+                     "PatientOrientation", "Laterality"):  # Type 2 / 2C: empty = unknown
             ds.setdefault(name, "")
         ds.setdefault("StudyInstanceUID", generate_uid())
         ds.setdefault("Modality", "OT")
@@ -263,8 +259,10 @@ def _derived_dicom(px: np.ndarray, film: Film | None, scale: int, description: s
 def _mark_derived(ds: Dataset, film: Film | None, hdr: Dataset | None, description: str) -> None:
     now = dt.datetime.now()
     date, time_ = now.strftime("%Y%m%d"), now.strftime("%H%M%S.%f")
-    ds.ImageType = ["DERIVED", "SECONDARY"]
+    extra = list(ds.ImageType)[2:] if ds.get("ImageType") and ds["ImageType"].VM > 2 else []
+    ds.ImageType = ["DERIVED", "SECONDARY", *extra]  # keep modality-specific values 3+
     ds.SOPInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.pop("InstanceCreatorUID", None)  # the source's creator did not create this one
     ds.InstanceCreationDate, ds.InstanceCreationTime = date, time_
     ds.ContentDate, ds.ContentTime = date, time_
     ds.SeriesDate, ds.SeriesTime = date, time_

@@ -1,12 +1,23 @@
-"""PNG, JPEG and TIFF films through Pillow, at their full bit depth."""
+"""PNG, JPEG and TIFF films through Pillow, at their full bit depth.
+
+Robustness: the header's pixel count is checked before decoding (a decompression bomb
+costs only its header), a TIFF's strips or tiles must cover the image and lie inside
+the file, Pillow's warnings go to the log at DEBUG, the file is always closed, and any
+failure ends in a FilmError. Samples are converted to float32 a block of rows at a time.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import math
+import os
+import re
+import struct
 import threading
 import warnings
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -18,11 +29,20 @@ from xrayview.core.io.errors import (
     FilmTooLargeError,
     UnsupportedFilmError,
 )
+from xrayview.core.io.files import ClampedReader
 from xrayview.core.io.pixels import luminance, normalise
+from xrayview.core.io.privacy import QuietWarnings, redacted_cause, short_reason
+
+log = logging.getLogger(__name__)
 
 _pillow_cap_lock = threading.Lock()
 _COLOR_MODES = {"RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV", "P", "PA"}
 _16_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
+MAX_PAGES = 1000
+"""Pages of a multi-page TIFF that are counted and reachable."""
+# TIFF tags without which the image cannot be laid out (a skipped one means a bad header).
+_ESSENTIAL_TIFF_TAGS = {256, 257, 258, 259, 262, 273, 277, 278, 279, 284, 322, 323, 324,
+                        325, 339}
 
 
 @contextlib.contextmanager
@@ -69,60 +89,112 @@ def _container_bits(im: Image.Image, fmt: str, path: Path) -> int:
     return 1 if im.mode == "1" else 8
 
 
-def _to_values(im: Image.Image, fmt: str, path: Path,
-               notes: list[str]) -> tuple[np.ndarray, float, float, int]:
-    """Pixel values (H, W) float64 with the range [vmin, vmax] they are normalised over."""
+def _to_values(im: Image.Image, fmt: str, path: Path, notes: list[str]
+               ) -> tuple[np.ndarray, float, float, int, Callable | None]:
+    """Samples (H, W) or (H, W, 3), the range [vmin, vmax] they are normalised over, the
+    bit depth, and the per-block transform for ``normalise`` (luminance for colour)."""
     mode = im.mode
     if mode == "1":
-        return np.asarray(im, dtype=np.float64), 0.0, 1.0, 1
+        return np.asarray(im, dtype=np.uint8), 0.0, 1.0, 1, None
     if mode in ("L", "LA"):
         if mode == "LA":
             notes.append("Alpha channel ignored.")
         bits = min(_container_bits(im, fmt, path), 8)
-        arr = np.asarray(im.getchannel(0), dtype=np.float64)
-        return arr, 0.0, 255.0, bits
+        return np.asarray(im.getchannel(0)), 0.0, 255.0, bits, None
     if mode in _16_BIT_MODES or mode == "I":
         bits = _container_bits(im, fmt, path)
-        arr = np.asarray(im, dtype=np.float64)
+        arr = np.asarray(im)
         signed = fmt == "TIFF" and im.tag_v2.get(339) in (2, (2,))  # SampleFormat int
         if bits > 16 and mode == "I" and fmt != "TIFF":
             bits = 16  # Pillow widens 16-bit PNG to mode I
+        if not 1 <= bits <= 32:
+            raise CorruptFilmError(f"{path.name} declares {bits} bits per sample.")
         if signed:
-            return arr, -(2.0 ** (bits - 1)), 2.0 ** (bits - 1) - 1, bits
-        return arr, 0.0, 2.0**bits - 1, bits
+            return arr, -(2.0 ** (bits - 1)), 2.0 ** (bits - 1) - 1, bits, None
+        return arr, 0.0, 2.0**bits - 1, bits, None
     if mode == "F":
-        arr = np.asarray(im, dtype=np.float64)
+        arr = np.asarray(im)
         if not np.isfinite(arr).all():
             raise CorruptFilmError(f"{path.name} holds non-finite (NaN/inf) pixel values.")
         lo, hi = float(arr.min()), float(arr.max())
         if lo >= 0.0 and hi <= 1.0:
-            return arr, 0.0, 1.0, 32
+            return arr, 0.0, 1.0, 32, None
         notes.append("Floating-point TIFF without a defined range: normalised by its own min/max.")
-        return arr, lo, hi if hi > lo else lo + 1.0, 32
+        return arr, lo, hi if hi > lo else lo + 1.0, 32, None
     if mode in _COLOR_MODES:
         if mode in ("RGBA", "PA"):
             notes.append("Alpha channel ignored.")
-        rgb = np.asarray(im.convert("RGB"))
         notes.append(f"{mode} colour image converted to luminance (BT.601).")
-        return luminance(rgb), 0.0, 255.0, 8
+        return np.asarray(im.convert("RGB")), 0.0, 255.0, 8, luminance
     raise UnsupportedFilmError(f"{path.name} has Pillow mode {mode}, which xrayview does not read.")
 
 
-def load_raster(path: Path, fmt: str, frame: int = 0, max_pixels: int = 200_000_000) -> Film:
-    """Load a PNG/JPEG/TIFF as a Film (pixels float32 (H, W) in [0, 1], MONOCHROME2).
+def _check_tiff_layout(im: Image.Image, path: Path, quiet: QuietWarnings) -> None:
+    """The strips (or tiles) must cover the whole image and lie inside the file."""
+    skipped = {int(t) for w in quiet.caught
+               for t in re.findall(r"Skipping tag (\d+)", str(w.message))}
+    if skipped & _ESSENTIAL_TIFF_TAGS:
+        raise CorruptFilmError(f"{path.name} is a damaged TIFF file: its header tag(s) "
+                               f"{sorted(skipped & _ESSENTIAL_TIFF_TAGS)} cannot be read.")
+    tags, (w, h) = im.tag_v2, im.size
+    as_tuple = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,)  # noqa: E731
+    if 322 in tags:
+        tw, th = int(tags[322]), int(tags.get(323, 0))
+        offsets, counts = as_tuple(tags.get(324, ())), as_tuple(tags.get(325, ()))
+        needed = math.ceil(w / tw) * math.ceil(h / th) if tw > 0 and th > 0 else -1
+    else:
+        rows = int(as_tuple(tags.get(278, h))[0])
+        offsets, counts = as_tuple(tags.get(273, ())), as_tuple(tags.get(279, ()))
+        needed = math.ceil(h / rows) if rows > 0 else -1
+    if int(as_tuple(tags.get(284, 1))[0]) == 2 and needed > 0:
+        needed *= int(as_tuple(tags.get(277, 1))[0])  # one strip set per sample plane
+    if needed < 0 or not offsets or len(offsets) < needed or len(counts) < len(offsets):
+        raise CorruptFilmError(f"{path.name} is a damaged TIFF file: its strips or tiles do "
+                               f"not cover the {w} x {h} image.")
+    size = os.path.getsize(path)
+    if any(o + c > size or c <= 0 for o, c in zip(offsets, counts)):
+        raise CorruptFilmError(f"{path.name} is a damaged or truncated TIFF file: its image "
+                               "data lies outside the file.")
 
-    The pixel count in the header is checked against ``max_pixels`` before decoding, so a
-    decompression bomb costs only its header.
-    """
-    notes: list[str] = []
-    try:
-        with _pillow_pixel_cap(max_pixels):
-            im = Image.open(path)
+
+def tiff_page_count(fh: BinaryIO, limit: int = MAX_PAGES) -> int:
+    """Pages (IFDs) of a TIFF or BigTIFF, counted by walking the IFD chain (stops at a
+    loop, at the end of the file and at ``limit``); Pillow's ``n_frames`` parses every
+    page in full, which takes seconds for a file with tens of thousands of IFDs."""
+    fh.seek(0)
+    head = fh.read(16)
+    order = "<" if head[:2] == b"II" else ">"
+    big = head[2:4] in (b"+\x00", b"\x00+")
+    offset = struct.unpack_from(order + ("Q" if big else "I"), head, 8 if big else 4)[0]
+    seen: set[int] = set()
+    while offset and offset not in seen and len(seen) < limit:
+        seen.add(offset)
+        fh.seek(offset)
+        raw = fh.read(8 if big else 2)
+        if len(raw) < (8 if big else 2):
+            break
+        n = struct.unpack(order + ("Q" if big else "H"), raw)[0]
+        fh.seek(offset + (8 + 20 * n if big else 2 + 12 * n))
+        nxt = fh.read(8 if big else 4)
+        if len(nxt) < (8 if big else 4):
+            break
+        offset = struct.unpack(order + ("Q" if big else "I"), nxt)[0]
+    fh.seek(0)
+    return max(len(seen), 1)
+
+
+def _open(fh: ClampedReader, path: Path, fmt: str, frame: int, max_pixels: int,
+          quiet: QuietWarnings) -> tuple[Image.Image, int]:
+    """Open, check the size and layout, select the page and decode; (image, pages)."""
+    with _pillow_pixel_cap(max_pixels):
+        im = Image.open(fh)
+        try:
             w, h = im.size
             if w * h > max_pixels:
                 raise _too_large(path, w, h, max_pixels)
             Image.MAX_IMAGE_PIXELS = max_pixels
-            n_frames = int(getattr(im, "n_frames", 1) or 1)
+            n_frames = (tiff_page_count(fh) if fmt == "TIFF"
+                        else int(getattr(im, "n_frames", 1) or 1))
             if not 0 <= frame < n_frames:
                 raise FilmError(f"{path.name} has {n_frames} page(s); page {frame} does not exist.")
             if frame:
@@ -130,28 +202,66 @@ def load_raster(path: Path, fmt: str, frame: int = 0, max_pixels: int = 200_000_
                 w, h = im.size
                 if w * h > max_pixels:
                     raise _too_large(path, w, h, max_pixels)
+            if w <= 0 or h <= 0:
+                raise CorruptFilmError(f"{path.name} is a damaged {fmt} file: it claims "
+                                       f"{w} x {h} pixels.")
+            if fmt == "TIFF":
+                _check_tiff_layout(im, path, quiet)
             im.load()
-    except FilmError:
-        raise
-    except Image.DecompressionBombError as exc:
-        raise FilmTooLargeError(f"{path.name} is over the limit of {max_pixels / 1e6:.0f} "
-                                "megapixels.") from exc
-    except MemoryError as exc:
-        raise FilmTooLargeError(f"{path.name} is too large to decode in memory.") from exc
-    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, zlib.error ...
-        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-        raise CorruptFilmError(f"{path.name} is a damaged or truncated {fmt} file ({reason}).") from exc
-    if n_frames > 1:
-        notes.append(f"{fmt} holds {n_frames} pages; showing page {frame + 1}.")
-    transposed = ImageOps.exif_transpose(im)
-    if transposed is not None and transposed.size != im.size:
-        notes.append("Rotated as its EXIF orientation says.")
-        im = transposed
-    values, vmin, vmax, bits = _to_values(im, fmt, path, notes)
-    pixels, clipped = normalise(values, vmin, vmax)
+        except BaseException:
+            im.close()
+            raise
+    return im, n_frames
+
+
+def load_raster(path: Path, fmt: str, frame: int = 0, max_pixels: int = 100_000_000) -> Film:
+    """Load a PNG/JPEG/TIFF as a Film (pixels float32 (H, W) in [0, 1], MONOCHROME2).
+
+    The pixel count in the header is checked against ``max_pixels`` before decoding, so a
+    decompression bomb costs only its header. Raises a FilmError subclass for bad input.
+    """
+    with QuietWarnings(log, "Pillow: ") as quiet:
+        try:
+            return _load(path, fmt, frame, max_pixels, quiet)
+        except FilmError:
+            raise
+        except Image.DecompressionBombError:
+            raise FilmTooLargeError(f"{path.name} is over the limit of "
+                                    f"{max_pixels / 1e6:.0f} megapixels.") from None
+        except MemoryError:
+            raise FilmTooLargeError(f"{path.name} is too large to decode in memory.") from None
+        except Exception as exc:  # noqa: BLE001 - Pillow raises OSError, SyntaxError, zlib.error ...
+            raise CorruptFilmError(f"{path.name} is a damaged or truncated {fmt} file "
+                                   f"({short_reason(exc)}).") from redacted_cause(exc)
+
+
+def _load(path: Path, fmt: str, frame: int, max_pixels: int, quiet: QuietWarnings) -> Film:
+    notes: list[str] = []
+    with ClampedReader(path) as fh:
+        im, n_frames = _open(fh, path, fmt, frame, max_pixels, quiet)
+        try:
+            if n_frames >= MAX_PAGES:
+                notes.append(f"{fmt} holds {MAX_PAGES} or more pages; only the first "
+                             f"{MAX_PAGES} can be shown.")
+            elif n_frames > 1:
+                notes.append(f"{fmt} holds {n_frames} pages; showing page {frame + 1}.")
+            transposed = ImageOps.exif_transpose(im)
+            if transposed is not None and transposed.size != im.size:
+                notes.append("Rotated as its EXIF orientation says.")
+                im.close()
+                im = transposed
+            values, vmin, vmax, bits, transform = _to_values(im, fmt, path, notes)
+            photometric = "MONOCHROME2" if im.mode not in _COLOR_MODES else "RGB"
+        finally:
+            im.close()  # frees Pillow's copy of the samples before the float32 conversion
+    try:
+        pixels, clipped = normalise(values, vmin, vmax, transform=transform)
+    except ValueError as exc:
+        raise CorruptFilmError(f"{path.name}: its pixel values cannot be mapped to grey "
+                               f"levels ({short_reason(exc)}).") from None
+    del values
     if clipped:
         notes.append(f"{clipped} pixels lay outside the {bits}-bit range and were clipped.")
     return Film(pixels=pixels, source_format=fmt, bits_stored=bits, value_min=vmin,
-                value_max=vmax, photometric="MONOCHROME2" if im.mode not in _COLOR_MODES
-                else "RGB", frame_index=frame, frame_count=n_frames, source_path=path,
-                notes=notes)
+                value_max=vmax, photometric=photometric, frame_index=frame,
+                frame_count=n_frames, source_path=path, notes=notes)

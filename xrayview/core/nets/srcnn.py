@@ -20,6 +20,10 @@ from torch import nn
 class SRCNN(nn.Module):
     """Three-layer super-resolution CNN; ``forward`` maps (N, 1, H, W) -> (N, 1, H, W)."""
 
+    # The output is the image itself, not a float32 residual: bf16 rounding (~4e-3 near
+    # 1.0) would swamp the corrections, so training and inference keep it in float32.
+    autocast_safe = False
+
     def __init__(self, features: int = 64, mid_features: int = 32,
                  kernels: tuple[int, int, int] = (9, 5, 5), identity_init: bool = True) -> None:
         super().__init__()

@@ -15,6 +15,8 @@ from torch import nn
 class VDSR(nn.Module):
     """Residual CNN; ``forward`` maps (N, 1, H, W) -> (N, 1, H, W)."""
 
+    autocast_safe = True  # the body's small residual may be bf16; the add stays float32
+
     def __init__(self, depth: int = 10, features: int = 64) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.Conv2d(1, features, 3, padding=1), nn.ReLU(inplace=True)]

@@ -1,0 +1,134 @@
+"""Safe exports: never over the input (also through links), atomic on every failure,
+derived DICOM details (ImageType, creator UID, pixel module consistency)."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import numpy as np
+import pydicom
+import pytest
+
+from tests.core.dicom_factory import make_dicom
+from xrayview.core.enhance import upsample
+from xrayview.core.io import files, load_film
+from xrayview.core.io.export import ExportError, save_film
+
+
+def _pixels(h=20, w=24, seed=0):
+    return np.random.default_rng(seed).random((h, w), dtype=np.float32)
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".part"))
+
+
+@pytest.fixture
+def source(tmp_path):
+    path = save_film(_pixels(), tmp_path / "in.png", None)
+    return path, load_film(path)
+
+
+def test_refuses_a_symlink_to_the_input(tmp_path, source):
+    path, film = source
+    before = path.read_bytes()
+    link = tmp_path / "link.png"
+    link.symlink_to(path)
+    chain = tmp_path / "chain.tif"  # another name and extension, same file behind two links
+    chain.symlink_to(link)
+    for target in (link, chain):
+        with pytest.raises(ExportError, match="refusing to write over the input"):
+            save_film(1 - film.pixels, target, film)
+    assert path.read_bytes() == before and _leftovers(tmp_path) == []
+
+
+def test_refuses_the_real_file_when_the_input_was_opened_through_a_link(tmp_path, source):
+    path, _ = source
+    link = tmp_path / "opened-as.png"
+    link.symlink_to(path)
+    film = load_film(link)
+    with pytest.raises(ExportError, match="refusing"):
+        save_film(film.pixels, path, film)
+    other_dir = tmp_path / "sub"
+    other_dir.mkdir()
+    hard = other_dir / "hard.png"
+    os.link(path, hard)
+    with pytest.raises(ExportError, match="refusing"):
+        save_film(film.pixels, hard, film)
+
+
+def test_a_symlink_to_another_file_is_replaced_not_followed(tmp_path, source):
+    _, film = source
+    elsewhere = tmp_path / "elsewhere.png"
+    elsewhere.write_bytes(b"keep me")
+    out = tmp_path / "out.png"
+    out.symlink_to(elsewhere)
+    save_film(film.pixels, out, film)
+    assert elsewhere.read_bytes() == b"keep me" and not out.is_symlink()
+    assert load_film(out).shape == film.shape
+
+
+@pytest.mark.parametrize("fail_at", ["write", "fsync", "replace"])
+def test_failure_at_any_step_leaves_target_and_no_temporary_file(tmp_path, source, monkeypatch,
+                                                                 fail_at):
+    _, film = source
+    target = tmp_path / "out.png"
+    target.write_bytes(b"previous")
+    disk_full = OSError(errno.ENOSPC, "No space left on device")
+    if fail_at == "write":
+        monkeypatch.setattr("PIL.Image.Image.save",
+                            lambda *a, **k: (_ for _ in ()).throw(disk_full))
+    else:
+        real = getattr(os, fail_at)
+        monkeypatch.setattr(files.os, fail_at,
+                            lambda *a, **k: (_ for _ in ()).throw(disk_full) if a and
+                            (fail_at != "replace" or str(a[1]) == str(target)) else real(*a, **k))
+    with pytest.raises(ExportError, match="No space left on device") as err:
+        save_film(film.pixels, target, film)
+    assert "\n" not in str(err.value)
+    assert target.read_bytes() == b"previous" and _leftovers(tmp_path) == []
+
+
+def test_failing_dicom_write_is_an_export_error_without_leftovers(tmp_path, monkeypatch):
+    src = load_film(make_dicom(tmp_path / "src.dcm", np.zeros((8, 8), np.uint16)))
+
+    def broken(self, *args, **kwargs):
+        raise ValueError("Invalid value for VR PN: 'Secret^Name'")
+
+    monkeypatch.setattr(pydicom.dataset.Dataset, "save_as", broken)
+    with pytest.raises(ExportError, match="cannot write out.dcm as DICOM") as err:
+        save_film(src.pixels, tmp_path / "out.dcm", src)
+    assert "Secret" not in str(err.value) and _leftovers(tmp_path) == []
+    assert not (tmp_path / "out.dcm").exists()
+
+
+def test_interrupt_during_write_removes_the_temporary_file(tmp_path):
+    def interrupted(fh):
+        fh.write(b"partial")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        files.atomic_write(tmp_path / "x.png", interrupted)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_derived_dicom_pixel_module_is_consistent(pydicom_data_dir, tmp_path):
+    src = load_film(pydicom_data_dir / "RG3_UNCR.dcm")
+    a = pydicom.dcmread(pydicom_data_dir / "RG3_UNCR.dcm", stop_before_pixels=True)
+    ds = pydicom.dcmread(save_film(upsample(src.pixels[:300, :200], 3), tmp_path / "d.dcm",
+                                   src, scale=3, description="vdsr x3"))
+    assert (ds.Rows, ds.Columns) == (900, 600) == ds.pixel_array.shape
+    assert (ds.BitsAllocated, ds.BitsStored, ds.HighBit) == (16, a.BitsStored, a.BitsStored - 1)
+    assert ds.pixel_array.max() < 2 ** a.BitsStored and len(ds.PixelData) == 900 * 600 * 2
+    assert ds.PhotometricInterpretation == "MONOCHROME1" and ds.SamplesPerPixel == 1
+    assert "InstanceCreatorUID" not in ds and ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
+
+
+def test_image_type_keeps_values_after_the_second(tmp_path):
+    src_path = make_dicom(tmp_path / "dx.dcm", np.zeros((8, 8), np.uint16),
+                          ImageType=["ORIGINAL", "PRIMARY", "", "RT"], PixelSpacing=[0.1, 0.1])
+    src = load_film(src_path)
+    ds = pydicom.dcmread(save_film(upsample(src.pixels, 2), tmp_path / "d.dcm", src, scale=2))
+    assert list(ds.ImageType) == ["DERIVED", "SECONDARY", "", "RT"]
+    assert [float(v) for v in ds.PixelSpacing] == pytest.approx([0.05, 0.05])

@@ -1,33 +1,48 @@
-"""MainWindow: menus, status bar, file opening and drag-and-drop around one FilmView."""
+"""MainWindow: the three-view comparison, docks, menus, files, export, status bar.
+
+Central widget: ``CompareView`` (Original | Enhanced | Difference). Docks: Enhancement
+(``EnhancePanel``), Metrics (``MetricsPanel``), Histogram, DICOM tags and, after Open
+folder, Films. Jobs run through ``EnhanceController`` (one ``JobRunner``); closing the
+window cancels and waits for it. Layout, recent files and the last folder persist in
+QSettings.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QListWidget, QMainWindow,
+                               QMessageBox, QWidget)
 
 from xrayview import __version__
 from xrayview.core.film import Film
 from xrayview.core.io import FilmError, load_film
-from xrayview.gui.viewer import FilmView
+from xrayview.core.io.export import save_film
+from xrayview.gui.compare import CompareView
+from xrayview.gui.docks import DicomTagBrowser, HistogramPanel
+from xrayview.gui.enhance_controller import EnhanceController
+from xrayview.gui.enhance_panel import EnhancePanel
+from xrayview.gui.exporting import metrics_lines, save_snapshot, write_metrics_csv
+from xrayview.gui.menus import build_menus, build_toolbar
+from xrayview.gui.metrics_panel import MetricsPanel
 
 log = logging.getLogger(__name__)
 
 ORGANIZATION = "xrayview"
 APPLICATION = "xrayview"
 APP_TITLE = "xrayview"
+FILM_SUFFIXES = {".dcm", ".dicom", ".dic", ".ima", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}
+MAX_RECENT = 10
 
 OPEN_FILTER = ";;".join([
     "Films (*.dcm *.dicom *.dic *.ima *.png *.jpg *.jpeg *.tif *.tiff)",
-    "DICOM (*.dcm *.dicom *.dic *.ima)",
-    "PNG (*.png)",
-    "JPEG (*.jpg *.jpeg)",
-    "TIFF (*.tif *.tiff)",
-    "All files (*)",
+    "DICOM (*.dcm *.dicom *.dic *.ima)", "PNG (*.png)", "JPEG (*.jpg *.jpeg)",
+    "TIFF (*.tif *.tiff)", "All files (*)",
 ])
+EXPORT_FILTER = "16-bit PNG (*.png);;16-bit TIFF (*.tif *.tiff);;Derived DICOM (*.dcm)"
 
 ABOUT_TEXT = (
     f"<h3>xrayview {__version__}</h3>"
@@ -41,9 +56,12 @@ ABOUT_TEXT = (
 )
 
 MOUSE_HELP = [
-    ("Left drag", "Pan"),
-    ("Wheel / right drag", "Zoom"),
-    ("Drop a file", "Open it"),
+    ("Left drag", "Pan (all views follow)"),
+    ("Wheel", "Zoom at the cursor"),
+    ("Right drag", "Window/level: horizontal = width, vertical = level"),
+    ("Drag the yellow line", "Swipe position / stop threshold on the metric plot"),
+    ("Click a metric plot", "Show that dehazing step in the Enhanced view"),
+    ("Drop files or a folder", "Open them"),
 ]
 
 
@@ -75,89 +93,96 @@ def cursor_text(film: Film, row: int, col: int, stored: float, norm: float) -> s
     return text
 
 
+def films_in_folder(folder: Path) -> list[Path]:
+    """Files of ``folder`` with a film extension, sorted by name (not recursive)."""
+    return sorted((p for p in folder.iterdir() if p.is_file()
+                   and p.suffix.lower() in FILM_SUFFIXES), key=lambda p: p.name.lower())
+
+
 class MainWindow(QMainWindow):
-    """The viewer window: one FilmView, File/View/Help menus and a status bar."""
+    """The viewer window; see the module docstring."""
 
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self._settings = settings if settings is not None else default_settings()
-        self.view = FilmView(self)
-        self.setCentralWidget(self.view)
         self.setAcceptDrops(True)
         self.setWindowTitle(APP_TITLE)
+        self.setDockNestingEnabled(True)
+        self.compare = CompareView(self)
+        self.view = self.compare.original  # the Original view (kept name)
+        self.setCentralWidget(self.compare)
 
-        self._info_label = QLabel()
-        self._window_label = QLabel()
-        self._cursor_label = QLabel()
+        self.panel = EnhancePanel()
+        self.metrics = MetricsPanel()
+        self.histogram = HistogramPanel()
+        self.tags = DicomTagBrowser()
+        self.film_list = QListWidget()
+        self.enhance_dock = self._dock("Enhancement", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.histogram_dock = self._dock("Histogram", self.histogram, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tags_dock = self._dock("DICOM tags", self.tags, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.metrics_dock = self._dock("Metrics", self.metrics, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.films_dock = self._dock("Films", self.film_list, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.tabifyDockWidget(self.histogram_dock, self.tags_dock)
+        self.histogram_dock.raise_()
+        self.films_dock.hide()
+        self.resizeDocks([self.enhance_dock], [340], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.metrics_dock], [230], Qt.Orientation.Vertical)
+        self.controller = EnhanceController(self.compare, self.panel, self.metrics,
+                                            self.histogram, self)
+
+        self._info_label, self._window_label, self._cursor_label = QLabel(), QLabel(), QLabel()
         for label in (self._info_label, self._window_label, self._cursor_label):
             label.setContentsMargins(6, 0, 6, 0)
         self.statusBar().addWidget(self._cursor_label, 1)
         self.statusBar().addPermanentWidget(self._window_label)
         self.statusBar().addPermanentWidget(self._info_label)
 
-        self._build_menus()
+        self._folder: list[Path] = []
+        self._folder_index = -1
+        self._current_path: Path | None = None
+        build_menus(self)
+        build_toolbar(self)
         self.view.cursorMoved.connect(self._show_cursor)
         self.view.cursorLeft.connect(self._cursor_label.clear)
-        self.view.windowChanged.connect(self._show_window)
+        self.compare.windowChanged.connect(self._show_window)
+        self.histogram.windowEdited.connect(self.compare.set_window)
+        self.controller.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.controller.runner.started.connect(lambda: self._set_exports_enabled(False))
+        self.controller.jobFinished.connect(lambda: self._set_exports_enabled(True))
+        self.film_list.currentRowChanged.connect(self._on_film_row)
 
         if not self.restoreGeometry(self._settings.value("main_window/geometry", b"")):
             self._default_size()
+        self.restoreState(self._settings.value("main_window/state", b""))
+        self._set_exports_enabled(True)
+
+    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.lower().replace(" ", "_") + "_dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
 
     def _default_size(self) -> None:
         screen = self.screen().availableGeometry() if self.screen() else None
-        width, height = 1100, 950
+        width, height = 1560, 960
         if screen is not None and not screen.isEmpty():
-            width = min(width, int(screen.width() * 0.9))
-            height = min(height, int(screen.height() * 0.9))
+            width = min(width, int(screen.width() * 0.95))
+            height = min(height, int(screen.height() * 0.95))
         self.resize(width, height)
-
-    # -- menus --------------------------------------------------------------------------
-    def _action(self, text: str, slot, shortcut=None, checkable: bool = False) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setCheckable(checkable)
-        action.triggered.connect(slot)
-        self.addAction(action)  # shortcuts work even with the menu bar hidden
-        return action
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        self.open_action = self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
-        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))  # Quit has no default on Windows
-        file_menu.addAction(self.open_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-
-        view_menu = bar.addMenu("&View")
-        self.fit_action = self._action("&Fit to window", self.view.fit, "F")
-        self.default_window_action = self._action(
-            "&Default window", self.view.reset_window, "D")
-        self.full_range_action = self._action(
-            "Full &range window", self.view.set_full_range, "W")
-        self.invert_action = self._action(
-            "&Invert greyscale", self.view.set_inverted, "I", checkable=True)
-        for a in (self.fit_action, None, self.default_window_action,
-                  self.full_range_action, self.invert_action):
-            view_menu.addSeparator() if a is None else view_menu.addAction(a)
-
-        help_menu = bar.addMenu("&Help")
-        self.shortcuts_action = self._action("&Keyboard shortcuts", self.show_shortcuts)
-        self.about_action = self._action("&About xrayview", self.show_about)
-        help_menu.addAction(self.shortcuts_action)
-        help_menu.addAction(self.about_action)
 
     # -- opening ------------------------------------------------------------------------
     @property
     def film(self) -> Film | None:
-        """The film on show, or None."""
-        return self.view.film
+        """The film as loaded (the ground truth in reference mode), or None."""
+        return self.controller.source
 
     def open_path(self, path: str | Path) -> bool:
-        """Load and show ``path``; on a bad file warn, keep the current film, return False."""
+        """Load and show ``path`` (a folder: open its films); on a bad file warn and return
+        False, keeping the current film."""
         path = Path(path)
+        if path.is_dir():
+            return self.open_folder(path)
         try:
             film = load_film(path)
         except (FilmError, OSError) as err:
@@ -165,12 +190,17 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Cannot open film", str(err))
             return False
         self.set_film(film, path.name)
+        self._current_path = path
         self._settings.setValue("main_window/last_dir", str(path.resolve().parent))
+        self._remember_recent(path)
         return True
 
     def set_film(self, film: Film, name: str) -> None:
         """Show an already loaded ``film`` under the display ``name``."""
-        self.view.set_film(film)  # keeps the user's invert setting
+        inverted = self.invert_action.isChecked()
+        self.controller.set_source(film)
+        self.compare.set_inverted(inverted)
+        self.tags.set_film(film)
         self.setWindowTitle(f"{APP_TITLE} — {name}")
         self._info_label.setText(film_info_text(film))
         self._cursor_label.clear()
@@ -184,13 +214,125 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
+    def open_folder_dialog(self) -> None:
+        """Ask for a folder and open its films."""
+        start = str(self._settings.value("main_window/last_dir", str(Path.home())))
+        folder = QFileDialog.getExistingDirectory(self, "Open folder of films", start)
+        if folder:
+            self.open_folder(Path(folder))
+
+    def open_folder(self, folder: Path) -> bool:
+        """List the films of ``folder`` in the Films dock and open the first readable one."""
+        files = films_in_folder(folder)
+        if not files:
+            QMessageBox.warning(self, "No films", f"{folder.name} holds no PNG, JPEG, TIFF "
+                                "or DICOM files.")
+            return False
+        self._folder = files
+        self.film_list.blockSignals(True)
+        self.film_list.clear()
+        self.film_list.addItems([p.name for p in files])
+        self.film_list.blockSignals(False)
+        self.films_dock.show()
+        self._settings.setValue("main_window/last_dir", str(folder))
+        return self.step_film(0, absolute=True)
+
+    def step_film(self, delta: int, absolute: bool = False) -> bool:
+        """Open the film ``delta`` places on in the folder list (PgDn +1, PgUp -1)."""
+        if not self._folder:
+            return False
+        index = delta if absolute else self._folder_index + delta
+        if not 0 <= index < len(self._folder):
+            self.statusBar().showMessage("No more films in this folder", 3000)
+            return False
+        self._folder_index = index
+        self.film_list.blockSignals(True)
+        self.film_list.setCurrentRow(index)
+        self.film_list.blockSignals(False)
+        return self.open_path(self._folder[index])
+
+    def _on_film_row(self, row: int) -> None:
+        if row >= 0 and row != self._folder_index:
+            self.step_film(row, absolute=True)
+
+    def recent_files(self) -> list[str]:
+        """Recently opened files, newest first."""
+        value = self._settings.value("main_window/recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _remember_recent(self, path: Path) -> None:
+        text = str(path.resolve())
+        recent = [text] + [p for p in self.recent_files() if p != text]
+        self._settings.setValue("main_window/recent", recent[:MAX_RECENT])
+
+    # -- export -------------------------------------------------------------------------
+    def _set_exports_enabled(self, enabled: bool) -> None:
+        has = enabled and self.controller.result is not None
+        for action in (self.export_action, self.export_csv_action):
+            action.setEnabled(has)
+
+    def _ask_save(self, title: str, suffix: str, filters: str) -> str:
+        base = self._current_path.stem if self._current_path else "film"
+        start = str(Path(str(self._settings.value("main_window/last_dir", Path.home())))
+                    / f"{base}_{suffix}")
+        path, _ = QFileDialog.getSaveFileName(self, title, start, filters)
+        return path
+
+    def export_enhanced(self, path: str | None = None) -> Path | None:
+        """Write the enhanced film (16-bit PNG/TIFF or derived DICOM); None if not done."""
+        result = self.controller.result
+        if result is None:
+            return None
+        path = path or self._ask_save("Export enhanced film", "enhanced.png", EXPORT_FILTER)
+        if not path:
+            return None
+        try:
+            out = save_film(result.image, path, self.compare.film, scale=result.request.scale,
+                            description=result.description)
+        except (FilmError, OSError) as err:
+            QMessageBox.warning(self, "Cannot export", str(err))
+            return None
+        self.statusBar().showMessage(f"Wrote {out}", 8000)
+        return out
+
+    def export_metrics(self, path: str | None = None) -> Path | None:
+        """Write the metrics and step history as CSV; None if not done."""
+        result = self.controller.result
+        if result is None:
+            return None
+        path = path or self._ask_save("Export metrics", "metrics.csv", "CSV (*.csv)")
+        if not path:
+            return None
+        try:
+            out = write_metrics_csv(path, result)
+        except OSError as err:
+            QMessageBox.warning(self, "Cannot export", str(err))
+            return None
+        self.statusBar().showMessage(f"Wrote {out}", 8000)
+        return out
+
+    def export_snapshot(self, path: str | None = None) -> Path | None:
+        """Save a PNG of the three views with the metrics underneath; None if not done."""
+        path = path or self._ask_save("Export snapshot", "views.png", "PNG (*.png)")
+        if not path:
+            return None
+        try:
+            out = save_snapshot(self.compare, metrics_lines(self.controller.result), path)
+        except OSError as err:
+            QMessageBox.warning(self, "Cannot export", str(err))
+            return None
+        self.statusBar().showMessage(f"Wrote {out}", 8000)
+        return out
+
     # -- status bar ---------------------------------------------------------------------
     def _show_cursor(self, row: int, col: int, stored: float, norm: float) -> None:
-        if self.film is not None:
-            self._cursor_label.setText(cursor_text(self.film, row, col, stored, norm))
+        film = self.compare.film
+        if film is not None:
+            self._cursor_label.setText(cursor_text(film, row, col, stored, norm))
 
     def _show_window(self, center: float, width: float) -> None:
-        film = self.film
+        self.histogram.set_window(center, width)
+        film = self.compare.film
         if film is None:
             self._window_label.clear()
         elif self.view.uses_film_lut:
@@ -205,7 +347,7 @@ class MainWindow(QMainWindow):
     # -- help ---------------------------------------------------------------------------
     def shortcuts_text(self) -> str:
         """HTML table of keyboard shortcuts (from the actions) and mouse controls."""
-        rows = [(a.shortcut().toString(QKeySequence.SequenceFormat.NativeText),
+        rows = [(a.shortcut().toString(a.shortcut().SequenceFormat.NativeText),
                  a.text().replace("&", "").rstrip("…"))
                 for a in self.actions() if not a.shortcut().isEmpty()]
         rows += MOUSE_HELP
@@ -226,25 +368,36 @@ class MainWindow(QMainWindow):
 
     # -- drag and drop, closing ---------------------------------------------------------
     @staticmethod
-    def _dropped_file(event) -> str | None:
+    def _dropped_paths(event) -> list[str]:
         urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
-        files = [u.toLocalFile() for u in urls if u.isLocalFile()]
-        return files[0] if files else None
+        return [u.toLocalFile() for u in urls if u.isLocalFile()]
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
-        """Accept drags carrying a local file."""
-        if self._dropped_file(event):
+        """Accept drags carrying local files or folders."""
+        if self._dropped_paths(event):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
-        """Open the first dropped local file."""
-        path = self._dropped_file(event)
-        if path:
-            event.acceptProposedAction()
-            self.open_path(path)
+        """Open a dropped folder, or the dropped files as a list (the first one shown)."""
+        paths = [Path(p) for p in self._dropped_paths(event)]
+        if not paths:
+            return
+        event.acceptProposedAction()
+        if len(paths) > 1:
+            self._folder = [p for p in paths if p.is_file()]
+            self.film_list.blockSignals(True)
+            self.film_list.clear()
+            self.film_list.addItems([p.name for p in self._folder])
+            self.film_list.blockSignals(False)
+            self.films_dock.show()
+            self.step_film(0, absolute=True)
+        else:
+            self.open_path(paths[0])
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
-        """Remember the window geometry."""
+        """Cancel and wait for a running job, then remember geometry and dock layout."""
+        self.controller.shutdown()
         self._settings.setValue("main_window/geometry", self.saveGeometry())
+        self._settings.setValue("main_window/state", self.saveState())
         self._settings.sync()
         super().closeEvent(event)

@@ -1,9 +1,12 @@
-"""FilmView: one film on a pyqtgraph canvas, with display-only window/level.
+"""FilmView: one image on a pyqtgraph canvas, in original-pixel coordinates.
 
-Coordinates are in original-pixel units: pixel (row, col) covers the square
-[col, col+1) x [row, row+1) of the view, row 0 at the top. Window/level, the film's VOI
-LUT and inversion change only the ImageItem's levels and lookup table; ``Film.pixels``
-is never modified. Mouse: left-drag pans, wheel or right-drag zooms.
+Coordinates are in original-pixel units: pixel (row, col) of the original film covers the
+square [col, col+1) x [row, row+1) of the view, row 0 at the top. An image shown at
+``scale`` s (e.g. a x2 super-resolved result) is drawn on the rect (0, 0, W/s, H/s), so
+one of its pixels covers 1/s original pixels and it lines up with its original.
+Window/level, the film's VOI LUT and inversion change only the ImageItem's levels and
+lookup table; pixels are never modified. Mouse: left-drag pans, the wheel zooms at the
+cursor, right-drag changes the window (horizontal: width, vertical: level).
 """
 
 from __future__ import annotations
@@ -13,26 +16,45 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from xrayview.core.film import Film
 
 log = logging.getLogger(__name__)
 
 MIN_WINDOW_WIDTH = 1e-6  # normalised units; keeps the levels strictly increasing
+WINDOW_DRAG_GAIN = 0.004  # change of (normalised) width/level per screen pixel of drag
 _INVERT_RAMP = np.arange(255, -1, -1, dtype=np.uint8)  # (256,) uint8, 255 -> 0
 
 
+class FilmViewBox(pg.ViewBox):
+    """A ViewBox whose right-drag reports screen-pixel motion instead of zooming."""
+
+    rightDragged = Signal(float, float)  # dx, dy in screen pixels since the last event
+
+    def mouseDragEvent(self, ev, axis=None):  # noqa: N802 (pyqtgraph override)
+        """Right button: emit ``rightDragged``; others: pyqtgraph's pan."""
+        if ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            d = ev.screenPos() - ev.lastScreenPos()
+            self.rightDragged.emit(d.x(), d.y())
+            return
+        super().mouseDragEvent(ev, axis)
+
+
 class FilmView(QWidget):
-    """Shows one ``Film`` with pan/zoom, a display window and a pixel readout.
+    """Shows one image of a ``Film`` with pan/zoom, a display window and a pixel readout.
 
     Signals
     -------
     cursorMoved(row, col, stored, normalised):
-        the pointer is over pixel (row, col); ``stored`` is the value in the file's
-        own units (modality LUT output), ``normalised`` the [0, 1] MONOCHROME2 value.
+        the pointer is over original pixel (row, col); ``stored`` is the value in the file's
+        own units (modality LUT output), ``normalised`` the [0, 1] MONOCHROME2 value of the
+        image on show at that place.
+    pointerMoved(x, y):
+        pointer position in original-pixel coordinates (floats), inside the image.
     cursorLeft():
         the pointer left the image.
     windowChanged(center, width):
@@ -40,52 +62,100 @@ class FilmView(QWidget):
     """
 
     cursorMoved = Signal(int, int, float, float)
+    pointerMoved = Signal(float, float)
     cursorLeft = Signal()
     windowChanged = Signal(float, float)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, title: str = "") -> None:
         super().__init__(parent)
         self._film: Film | None = None
+        self._image: np.ndarray | None = None
+        self._scale = 1
         self._center = 0.5
         self._width = 1.0
         self._use_film_lut = False
         self._inverted = False
         self._last_pixel: tuple[int, int] | None = None
 
+        self.title_label = QLabel(title)
+        self.title_label.setObjectName("viewTitle")
+        self.readout_label = QLabel(" ")
+        self.readout_label.setObjectName("viewReadout")
         self.graphics = pg.GraphicsView(background=QColor(0, 0, 0))
         self.graphics.setAcceptDrops(False)  # let file drops reach the main window
-        self.view_box = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
-        self.graphics.setCentralItem(self.view_box)
+        self.graphics_layout = pg.GraphicsLayout()
+        self.graphics_layout.setContentsMargins(0, 0, 0, 0)
+        self.graphics.setCentralItem(self.graphics_layout)
+        self.view_box = FilmViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self.graphics_layout.addItem(self.view_box, 0, 0)
         self.image_item = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
         self.view_box.addItem(self.image_item)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.view_box.rightDragged.connect(self._on_right_drag)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.graphics)
+        layout.setSpacing(1)
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.readout_label)
+        self.title_label.setVisible(bool(title))
+        self.readout_label.setVisible(bool(title))
 
-    # -- film ---------------------------------------------------------------------------
+    # -- film and image -----------------------------------------------------------------
     @property
     def film(self) -> Film | None:
-        """The film on show, or None."""
+        """The film whose coordinates and value range this view uses, or None."""
         return self._film
 
-    def set_film(self, film: Film) -> None:
-        """Show ``film`` (pixels float32 (H, W) in [0, 1]) with its default window, fitted."""
+    @property
+    def image(self) -> np.ndarray | None:
+        """The array on show: float32 (H*s, W*s), or None."""
+        return self._image
+
+    @property
+    def image_scale(self) -> int:
+        """Image pixels per original pixel along each axis (1 for the original)."""
+        return self._scale
+
+    def set_film(self, film: Film, pixels: np.ndarray | None = None, scale: int = 1,
+                 reset: bool = True) -> None:
+        """Use ``film``'s coordinates and show ``pixels`` (default ``film.pixels``).
+
+        pixels: float32 (H*scale, W*scale) in [0, 1]. ``reset``: default window and fit.
+        """
         self._film = film
         self._last_pixel = None
-        self.image_item.setImage(film.pixels, autoLevels=False, levels=(0.0, 1.0))
         ratio = 1.0
         if film.pixel_spacing_mm and all(s > 0 for s in film.pixel_spacing_mm):
             row_mm, col_mm = film.pixel_spacing_mm
             ratio = col_mm / row_mm  # screen px per column unit / per row unit
         self.view_box.setAspectLocked(True, ratio=ratio)
-        self.reset_window()
-        self.fit()
+        self.set_image(film.pixels if pixels is None else pixels, scale)
+        if reset:
+            self.reset_window()
+            self.fit()
+
+    def set_image(self, pixels: np.ndarray | None, scale: int = 1) -> None:
+        """Show ``pixels`` float32 (h, w) at ``scale`` image pixels per original pixel."""
+        if pixels is None:
+            self._image = None
+            self.image_item.clear()
+            return
+        self._image, self._scale = pixels, int(scale)
+        self.image_item.setImage(pixels, autoLevels=False, levels=self._levels())
+        h, w = pixels.shape
+        self.image_item.setRect(QRectF(0.0, 0.0, w / scale, h / scale))
+        self._apply_display()
+
+    def refresh(self) -> None:
+        """Redraw after the array on show was changed in place (progressive fill)."""
+        if self._image is not None:
+            self.image_item.updateImage()
 
     def clear(self) -> None:
         """Show nothing."""
-        self._film = None
+        self._film = self._image = None
         self.image_item.clear()
         self.cursorLeft.emit()
 
@@ -110,6 +180,13 @@ class FilmView(QWidget):
         self._use_film_lut = False
         self._apply_display()
 
+    def use_film_lut(self) -> None:
+        """Apply the film's own VOI LUT (if it has one) instead of a linear window."""
+        if self._film is not None and self._film.display_lut is not None:
+            self._center, self._width = 0.5, 1.0
+            self._use_film_lut = True
+            self._apply_display()
+
     def reset_window(self) -> None:
         """The film's default: its first DICOM window, else its VOI LUT, else [0, 1]."""
         film = self._film
@@ -117,9 +194,7 @@ class FilmView(QWidget):
             w = film.windows[0]
             self.set_window(w.center, w.width)
         elif film is not None and film.display_lut is not None:
-            self._center, self._width = 0.5, 1.0
-            self._use_film_lut = True
-            self._apply_display()
+            self.use_film_lut()
         else:
             self.set_window(0.5, 1.0)
 
@@ -137,20 +212,30 @@ class FilmView(QWidget):
         self._inverted = bool(inverted)
         self._apply_display()
 
-    def _apply_display(self) -> None:
+    def _levels(self) -> tuple[float, float]:
         half = self._width / 2.0
-        self.image_item.setLevels((self._center - half, self._center + half), update=False)
-        lut = None
+        return (self._center - half, self._center + half)
+
+    def _lookup_table(self) -> np.ndarray | None:
         if self._use_film_lut and self._film is not None and self._film.display_lut is not None:
             ramp = np.clip(np.asarray(self._film.display_lut, dtype=np.float64), 0.0, 1.0)
             if self._inverted:
                 ramp = 1.0 - ramp
-            lut = np.round(ramp * 255.0).astype(np.uint8)
-        elif self._inverted:
-            lut = _INVERT_RAMP
-        self.image_item.setLookupTable(lut, update=False)
-        self.image_item.updateImage()
+            return np.round(ramp * 255.0).astype(np.uint8)
+        return _INVERT_RAMP if self._inverted else None
+
+    def _apply_display(self) -> None:
+        self.image_item.setLevels(self._levels(), update=False)
+        self.image_item.setLookupTable(self._lookup_table(), update=False)
+        if self._image is not None:
+            self.image_item.updateImage()
         self.windowChanged.emit(self._center, self._width)
+
+    def _on_right_drag(self, dx: float, dy: float) -> None:
+        """Right-drag: right widens the window, down raises the level (as in RadiAnt)."""
+        width = self._width * math.exp(dx * WINDOW_DRAG_GAIN * 2.0)
+        center = self._center + dy * WINDOW_DRAG_GAIN * max(self._width, 0.05)
+        self.set_window(center, min(width, 4.0))
 
     # -- view ---------------------------------------------------------------------------
     def fit(self) -> None:
@@ -160,33 +245,55 @@ class FilmView(QWidget):
         rows, cols = self._film.shape
         self.view_box.setRange(xRange=(0, cols), yRange=(0, rows), padding=0.01)
 
+    def actual_size(self) -> None:
+        """1:1: one screen pixel per original pixel, keeping the centre."""
+        (x0, x1), (y0, y1) = self.view_box.viewRange()
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        w, h = max(self.view_box.width(), 1.0), max(self.view_box.height(), 1.0)
+        self.view_box.setRange(xRange=(cx - w / 2, cx + w / 2),
+                               yRange=(cy - h / 2, cy + h / 2), padding=0)
+
     # -- pixel readout ------------------------------------------------------------------
+    def value_at(self, x: float, y: float) -> float | None:
+        """Value of the image on show at original coordinates (x, y), or None outside."""
+        if self._image is None:
+            return None
+        s = self._scale
+        r, c = math.floor(y * s), math.floor(x * s)
+        h, w = self._image.shape
+        return float(self._image[r, c]) if 0 <= r < h and 0 <= c < w else None
+
     def pixel_at(self, row: int, col: int) -> tuple[float, float]:
-        """(stored, normalised) value of pixel (row, col) of the film on show."""
+        """(stored, normalised) value of the image on show at original pixel (row, col)."""
         if self._film is None:
             raise RuntimeError("no film on show")
-        norm = float(self._film.pixels[row, col])
+        norm = self.value_at(col + 0.5, row + 0.5)
+        norm = float(self._film.pixels[row, col]) if norm is None else norm
         stored = float(self._film.stored_values(np.asarray([norm], dtype=np.float32))[0])
         return stored, norm
 
-    def pixel_under(self, scene_pos) -> tuple[int, int] | None:
-        """(row, col) under a scene position (QPointF), or None outside the film."""
+    def position_under(self, scene_pos) -> QPointF | None:
+        """Original-pixel coordinates under a scene position, or None outside the film."""
         if self._film is None or not self.view_box.sceneBoundingRect().contains(scene_pos):
             return None
         p = self.view_box.mapSceneToView(scene_pos)
-        row, col = math.floor(p.y()), math.floor(p.x())
         rows, cols = self._film.shape
-        if 0 <= row < rows and 0 <= col < cols:
-            return row, col
-        return None
+        return p if 0 <= p.x() < cols and 0 <= p.y() < rows else None
+
+    def pixel_under(self, scene_pos) -> tuple[int, int] | None:
+        """(row, col) of the original film under a scene position, or None outside."""
+        p = self.position_under(scene_pos)
+        return None if p is None else (math.floor(p.y()), math.floor(p.x()))
 
     def _on_mouse_moved(self, scene_pos) -> None:
-        pixel = self.pixel_under(scene_pos)
-        if pixel is None:
+        p = self.position_under(scene_pos)
+        if p is None:
             if self._last_pixel is not None:
                 self._last_pixel = None
                 self.cursorLeft.emit()
             return
+        self.pointerMoved.emit(p.x(), p.y())
+        pixel = (math.floor(p.y()), math.floor(p.x()))
         if pixel == self._last_pixel:
             return
         self._last_pixel = pixel

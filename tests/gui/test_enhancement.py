@@ -1,0 +1,197 @@
+"""The enhancement workflow in a real window: progressive fill, dehazing, live threshold,
+cancel, close mid-run, failures, disabled models, reference mode, export, UI latency."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QTimer
+
+from xrayview.core.enhance import drain, super_resolve
+from xrayview.core.io import load_film
+from xrayview.core.weights import MODELS_ENV, load_model
+from xrayview.gui.pipeline import StepUpdate, TileUpdate
+
+log = logging.getLogger(__name__)
+
+
+def _setup(win, film, model="vdsr", scale=2, dehaze=False, steps=3, threshold=0.0):
+    win.set_film(film, "small.png")
+    p = win.panel
+    p.model_combo.setCurrentIndex(p.model_combo.findData(model))
+    p.scale_spin.setValue(scale)
+    p.dehaze_check.setChecked(dehaze)
+    p.steps_spin.setValue(steps)
+    p.threshold_spin.setValue(threshold)
+    p.device_combo.setCurrentIndex(p.device_combo.findData("cpu"))
+    win.controller.tile = 32
+
+
+def _run(win, qtbot, timeout=60000):
+    with qtbot.waitSignal(win.controller.jobFinished, timeout=timeout):
+        win.panel.run_button.click()
+    return win.controller.result
+
+
+def test_super_resolution_fills_progressively(models_window, qtbot, small_film):
+    win = models_window
+    _setup(win, small_film)
+    fills = []
+
+    def check(record):
+        if isinstance(record, TileUpdate):
+            y0, y1, x0, x1 = record.progress.region
+            buf = win.compare.enhanced_image
+            fills.append((record.progress.done, np.array_equal(buf[y0:y1, x0:x1], record.patch),
+                          float((buf != 0).mean())))
+
+    win.controller.runner.progress.connect(lambda r: QTimer.singleShot(0, lambda: check(r)))
+    result = _run(win, qtbot)
+    assert result is not None and result.image.shape == (192, 160)
+    assert len(fills) > 4 and all(ok for _, ok, _ in fills)
+    assert fills[0][2] < fills[-1][2]  # the view filled in tile by tile
+    expected = drain(super_resolve(small_film, load_model("vdsr"), 2, device="cpu", tile=32))
+    np.testing.assert_allclose(result.image, expected, atol=1e-5)
+    assert win.compare.enhanced.image is result.image
+    assert win.compare.difference.image is not None  # vs bicubic
+    assert "psnr_vs_bicubic" in win.metrics.table_values()
+    assert win.panel.run_button.isEnabled() and win.panel.progress.value() == 1000
+
+
+def test_dehazing_steps_plot_and_click(models_window, qtbot, small_film):
+    win = models_window
+    _setup(win, small_film, model="none", scale=1, dehaze=True, steps=3)
+    result = _run(win, qtbot)
+    assert len(result.steps) == 3 and result.stop_reason.startswith("max steps")
+    xs, ys = win.metrics.curves["ssim_input"].getData()
+    assert list(xs) == [1, 2, 3] and len(ys) == 3
+    with qtbot.waitSignal(win.metrics.stepClicked) as blocker:
+        win.metrics.select_x(1.8)
+    assert blocker.args == [2]
+    assert win.compare.enhanced.image is result.steps[1].image
+    assert "step 2" in win.compare.enhanced.title_label.text()
+    win.reference_combo.setCurrentIndex(win.reference_combo.findData("previous"))
+    np.testing.assert_allclose(win.compare.difference.image,
+                               result.steps[1].image - result.steps[0].image, atol=1e-6)
+
+
+def test_threshold_line_spinbox_and_stop_rule_during_run(models_window, qtbot, small_film):
+    win = models_window
+    _setup(win, small_film, model="none", scale=1, dehaze=True, steps=60, threshold=0.0)
+    ctl = win.controller
+    # spin box -> line (no run yet)
+    win.panel.threshold_spin.setValue(0.25)
+    assert win.metrics.threshold == pytest.approx(0.25)
+    moved = []
+
+    def drag_line_after_first_step(record):
+        if isinstance(record, StepUpdate) and not moved:
+            moved.append(record.step.step)
+            win.metrics.threshold_line.setValue(1.5)  # as a mouse drag does
+    ctl.runner.progress.connect(drag_line_after_first_step)
+    win.panel.threshold_spin.setValue(0.0)
+    with qtbot.waitSignal(ctl.jobFinished, timeout=120000):
+        win.panel.run_button.click()
+    assert win.panel.threshold_spin.value() == pytest.approx(1.5)
+    assert ctl.stop_rule.threshold == pytest.approx(1.5)
+    result = ctl.result
+    assert result.stop_reason.startswith("threshold")
+    assert len(result.steps) < 60 and len(result.steps) >= moved[0] + 1
+
+
+def test_cancel_mid_run(models_window, qtbot, small_film):
+    win = models_window
+    _setup(win, small_film)
+    ctl = win.controller
+    ctl.tile = 16
+    ctl.runner.progress.connect(lambda r: ctl.cancel() if isinstance(r, TileUpdate) else None)
+    with qtbot.waitSignal(ctl.runner.cancelled, timeout=60000):
+        win.panel.run_button.click()
+    qtbot.waitUntil(lambda: not ctl.is_running(), timeout=10000)
+    assert ctl.result is None and win.panel.run_button.isEnabled()
+    assert "cancel" in win.panel.status.text().lower()
+
+
+def test_close_mid_run_waits_for_worker(qtbot, settings, models, small_film):
+    from xrayview.gui.main_window import MainWindow
+
+    win = MainWindow(settings=settings)
+    win.show()
+    _setup(win, small_film, model="none", scale=1, dehaze=True, steps=200)
+    with qtbot.waitSignal(win.controller.runner.progress, timeout=60000):
+        win.panel.run_button.click()
+    assert win.controller.is_running()
+    win.close()
+    assert not win.controller.is_running()
+    win.deleteLater()
+
+
+def test_failing_job_shows_dialog_and_app_stays_usable(models_window, qtbot, small_film,
+                                                       models, critical):
+    win = models_window
+    _setup(win, small_film, model="vdsr")
+    (models / "vdsr.pt").write_bytes(b"damaged")  # after the panel enabled VDSR
+    assert _run(win, qtbot) is None
+    assert len(critical) == 1 and "sha256" in critical[0][1] and "\n" not in critical[0][1]
+    assert "Failed" in win.panel.status.text()
+    win.panel.model_combo.setCurrentIndex(win.panel.model_combo.findData("srcnn"))
+    assert _run(win, qtbot) is not None
+
+
+def test_models_without_weights_are_disabled(qtbot, settings, tmp_path, monkeypatch):
+    from tests.core.model_factory import make_models_dir
+    from xrayview.gui.main_window import MainWindow
+
+    monkeypatch.setenv(MODELS_ENV, str(make_models_dir(tmp_path / "m", archs=("srcnn",))))
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    p = win.panel
+    assert p.model_enabled("none") and p.model_enabled("srcnn") and not p.model_enabled("vdsr")
+    item = p.model_combo.model().item(p.model_combo.findData("vdsr"))
+    assert "no trained weights" in item.toolTip()
+    assert not p.dehaze_check.isEnabled() and "no trained weights" in p.dehaze_check.toolTip()
+
+
+def test_reference_mode_and_exports(models_window, qtbot, small_film, tmp_path):
+    win = models_window
+    _setup(win, small_film, model="srcnn", scale=2)
+    win.panel.reference_check.setChecked(True)
+    win.panel.veil_spin.setValue(0.3)
+    result = _run(win, qtbot)
+    assert win.compare.film.shape == (48, 40) and result.image.shape == (96, 80)
+    for key in ("true_psnr_result", "true_ssim_result", "true_ici_result", "true_psnr_bicubic"):
+        assert np.isfinite(result.metrics[key])
+    win.reference_combo.setCurrentIndex(win.reference_combo.findData("truth"))
+    np.testing.assert_allclose(win.compare.difference.image, result.image - small_film.pixels,
+                               atol=1e-6)
+    png = win.export_enhanced(str(tmp_path / "out.png"))
+    assert load_film(png).shape == (96, 80) and load_film(png).bits_stored == 16
+    dcm = win.export_enhanced(str(tmp_path / "out.dcm"))
+    assert load_film(dcm).shape == (96, 80)
+    rows = list(csv.reader(open(win.export_metrics(str(tmp_path / "m.csv")), encoding="utf-8")))
+    assert rows[0] == ["record", "step", "metric", "value"]
+    assert any(r[:3] == ["result", "", "true_ssim_result"] for r in rows)
+    snap = win.export_snapshot(str(tmp_path / "snap.png"))
+    assert snap.stat().st_size > 1000
+
+
+def test_ui_stays_responsive_during_enhancement(models_window, qtbot, sample_path):
+    """The longest gap between 10 ms timer ticks while VDSR x2 runs on the sample film."""
+    win = models_window
+    film = load_film(sample_path)
+    _setup(win, film, model="vdsr", scale=2)
+    win.controller.tile = 128
+    ticks = []
+    timer = QTimer(interval=10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    _run(win, qtbot, timeout=240000)
+    timer.stop()
+    gap_ms = 1000 * float(np.max(np.diff(ticks)))
+    log.warning("longest gap between UI timer ticks during VDSR x2 on 1024x1024: %.0f ms "
+                "(%d ticks)", gap_ms, len(ticks))
+    assert gap_ms < 1000  # generous on a busy 2-core CI box; the target is < 100 ms

@@ -1,0 +1,93 @@
+"""Exports of the viewer: metrics/step history as CSV and a PNG snapshot of the views.
+
+The enhanced film itself is written by ``core.io.export.save_film`` (16-bit PNG/TIFF,
+derived DICOM). The CSV is in long format, one value per row::
+
+    record,step,metric,value
+    result,,psnr_vs_bicubic,41.2
+    step,1,ssim_input,0.97
+    step,1,stopped,0
+    step,1,reason,
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+from pathlib import Path
+
+from PySide6.QtCore import QPoint
+from PySide6.QtGui import QColor, QFont, QImage, QPainter
+from PySide6.QtWidgets import QWidget
+
+from xrayview.gui.pipeline import EnhanceResult
+
+log = logging.getLogger(__name__)
+
+
+def write_metrics_csv(path: str | Path, result: EnhanceResult) -> Path:
+    """Write the result's metrics and dehazing step history to ``path`` (CSV, UTF-8)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["record", "step", "metric", "value"])
+        req = result.request
+        for key, value in (("model", req.model), ("scale", req.scale),
+                           ("description", result.description),
+                           ("stop_reason", result.stop_reason)):
+            w.writerow(["run", "", key, value])
+        for name, value in result.metrics.items():
+            w.writerow(["result", "", name, _number(value)])
+        for step in result.steps:
+            for name, value in step.metrics.items():
+                w.writerow(["step", step.step, name, _number(value)])
+            w.writerow(["step", step.step, "stopped", int(step.stopped)])
+            w.writerow(["step", step.step, "reason", step.reason])
+    tmp.replace(path)
+    return path
+
+
+def _number(value: float) -> str:
+    return repr(float(value)) if math.isfinite(value) else ("inf" if value > 0 else "nan")
+
+
+def snapshot_image(views: QWidget, lines: list[str]) -> QImage:
+    """The ``views`` widget as rendered now, with ``lines`` of text underneath."""
+    shot = views.grab().toImage()
+    font = QFont()
+    font.setPointSize(10)
+    line_h = 18
+    out = QImage(shot.width(), shot.height() + line_h * len(lines) + 10,
+                 QImage.Format.Format_RGB32)
+    out.fill(QColor(20, 20, 20))
+    painter = QPainter(out)
+    try:
+        painter.drawImage(QPoint(0, 0), shot)
+        painter.setFont(font)
+        painter.setPen(QColor(230, 230, 230))
+        for i, line in enumerate(lines):
+            painter.drawText(8, shot.height() + 5 + line_h * (i + 1) - 4, line)
+    finally:
+        painter.end()
+    return out
+
+
+def save_snapshot(views: QWidget, lines: list[str], path: str | Path) -> Path:
+    """Save :func:`snapshot_image` as PNG; raises OSError when it cannot be written."""
+    path = Path(path)
+    if not snapshot_image(views, lines).save(str(path), "PNG"):
+        raise OSError(f"could not write {path.name}")
+    return path
+
+
+def metrics_lines(result: EnhanceResult | None, per_line: int = 4) -> list[str]:
+    """The result's description and metrics as a few lines of text for a snapshot."""
+    if result is None:
+        return ["(no enhancement)"]
+    items = [f"{k} {v:.4g}" for k, v in result.metrics.items()]
+    lines = [result.description]
+    lines += ["   ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    return lines
+

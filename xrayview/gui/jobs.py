@@ -1,0 +1,189 @@
+"""The one job runner of the GUI (DESIGN §3): a core generator on a QThread.
+
+A job is a callable ``make(cancel) -> generator``; the generator yields progress records
+and returns its result, as every long operation of the core does. ``JobRunner`` runs it
+on a worker thread and re-emits, on the main thread:
+
+* ``progress(record)`` for each yielded record,
+* ``result(value)`` with the generator's return value,
+* ``failed(text)`` with a one-line message when the job raised (logged in full),
+* ``cancelled()`` when the job stopped because of :meth:`JobRunner.cancel`,
+* ``finished()`` last, in every case, once the thread has stopped.
+
+Records and the result cross threads as they are: the job must yield arrays it will not
+touch again (copies), never Qt objects. Cancel is a ``threading.Event`` handed to the job
+(so the core checks it between tiles/steps) and also checked by the runner between
+yields: the latency is one tile or one step. :meth:`JobRunner.shutdown` cancels and
+waits, so a closing window never destroys a running thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Generator
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from xrayview.core.cancel import Cancelled
+
+log = logging.getLogger(__name__)
+
+JobFactory = Callable[[threading.Event], Generator[Any, None, Any]]
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: first line of the message``, at most 200 characters."""
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+class _Worker(QObject):
+    """Lives on the worker thread; iterates the job's generator."""
+
+    progress = Signal(int, object)
+    result = Signal(int, object)
+    failed = Signal(int, str)
+    cancelled = Signal(int)
+    done = Signal()
+
+    def __init__(self, make: JobFactory, cancel: threading.Event, name: str,
+                 job_id: int) -> None:
+        super().__init__()
+        self._make, self._cancel, self._name, self._id = make, cancel, name, job_id
+
+    @Slot()
+    def run(self) -> None:
+        gen = None
+        try:
+            gen = self._make(self._cancel)
+            while True:
+                if self._cancel.is_set():
+                    raise Cancelled(f"{self._name} cancelled")
+                try:
+                    record = next(gen)
+                except StopIteration as stop:
+                    value = stop.value
+                    break
+                self.progress.emit(self._id, record)
+            if self._cancel.is_set():
+                raise Cancelled(f"{self._name} cancelled")
+            self.result.emit(self._id, value)
+        except Cancelled:
+            log.info("%s cancelled", self._name)
+            self.cancelled.emit(self._id)
+        except Exception as exc:  # noqa: BLE001 - any failure becomes a message
+            log.error("%s failed", self._name, exc_info=True)
+            self.failed.emit(self._id, one_line(exc))
+        finally:
+            if gen is not None:
+                gen.close()
+            self.done.emit()
+
+
+class JobRunner(QObject):
+    """Runs one job at a time on a worker thread; see the module docstring."""
+
+    progress = Signal(object)
+    result = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    finished = Signal()
+    started = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._worker: _Worker | None = None
+        self._cancel = threading.Event()
+        self._job_id = 0  # signals of any other job id are stale and dropped
+
+    def is_running(self) -> bool:
+        """True from :meth:`start` until ``finished`` is emitted."""
+        return self._thread is not None
+
+    def start(self, make: JobFactory, name: str = "job") -> None:
+        """Run ``make(cancel_event)``'s generator on a new worker thread.
+
+        Raises RuntimeError when a job is already running.
+        """
+        if self._thread is not None:
+            raise RuntimeError("a job is already running")
+        self._cancel = threading.Event()
+        thread = QThread()
+        thread.setObjectName(f"xrayview-{name}")
+        self._job_id += 1
+        worker = _Worker(make, self._cancel, name, self._job_id)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.progress.connect(self._on_progress)
+        worker.result.connect(self._on_result)
+        worker.failed.connect(self._on_failed)
+        worker.cancelled.connect(self._on_cancelled)
+        # direct: quit() is thread-safe, and a queued call would wait on a blocked GUI thread
+        worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        thread.finished.connect(self._on_thread_finished)
+        self._thread, self._worker = thread, worker
+        log.debug("starting %s", name)
+        thread.start()
+        self.started.emit()
+
+    def cancel(self) -> None:
+        """Ask the running job to stop at its next tile or step (returns at once)."""
+        self._cancel.set()
+
+    def wait(self, timeout_ms: int = -1) -> bool:
+        """Block until the worker thread has stopped; True if it has (or none ran).
+
+        Queued signals are delivered later by the event loop; call from the main thread.
+        """
+        thread = self._thread
+        if thread is None:
+            return True
+        return thread.wait() if timeout_ms < 0 else thread.wait(timeout_ms)
+
+    def shutdown(self) -> None:
+        """Cancel and wait for the worker (for closing windows); emits nothing further."""
+        if self._thread is None:
+            return
+        self.cancel()
+        self._thread.wait()
+        self._on_thread_finished(emit=False)
+
+    # Slots of the runner run on the main thread (queued from the worker).
+    @Slot(int, object)
+    def _on_progress(self, job_id: int, record: object) -> None:
+        if job_id == self._job_id:
+            self.progress.emit(record)
+
+    @Slot(int, object)
+    def _on_result(self, job_id: int, value: object) -> None:
+        if job_id == self._job_id:
+            self.result.emit(value)
+
+    @Slot(int, str)
+    def _on_failed(self, job_id: int, text: str) -> None:
+        if job_id == self._job_id:
+            self.failed.emit(text)
+
+    @Slot(int)
+    def _on_cancelled(self, job_id: int) -> None:
+        if job_id == self._job_id:
+            self.cancelled.emit()
+
+    @Slot()
+    def _on_thread_finished(self, emit: bool = True) -> None:
+        thread, worker = self._thread, self._worker
+        if thread is None:
+            return
+        thread.wait()  # ``finished`` is its last act; make sure run() has fully returned
+        self._thread = self._worker = None
+        if not emit:  # shutting down: whatever the worker queued is now stale
+            self._job_id += 1
+        # Both are owned by Python and freed here, on the GUI thread, after the thread
+        # stopped (no deleteLater racing with Python's own deletion).
+        del worker, thread
+        if emit:
+            self.finished.emit()

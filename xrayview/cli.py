@@ -10,7 +10,6 @@ import argparse
 import json
 import logging
 import sys
-import time
 from typing import Any, Sequence
 
 from xrayview import __version__
@@ -208,30 +207,9 @@ def _cmd_gui(files: Sequence[str]) -> int:
 
 
 def _self_test() -> int:
-    """Load the bundled sample film and, when Qt is present, build the main window offscreen."""
-    import os
+    from xrayview.commands.self_test import run_self_test
 
-    from xrayview.core.io import load_film
-    from xrayview.core.resources import sample_film_path
-
-    t0 = time.perf_counter()
-    film = load_film(sample_film_path())
-    if film.pixels.ndim != 2 or not 0.0 <= float(film.pixels.min()) <= float(film.pixels.max()) <= 1.0:
-        print("self-test: sample film loaded with wrong pixels", file=sys.stderr)
-        return EXIT_INTERNAL
-    print(f"self-test: sample film {film.shape[1]} x {film.shape[0]} loaded")
-    try:
-        import PySide6  # noqa: F401
-    except ImportError:
-        print("self-test: Qt not installed; GUI check skipped")
-    else:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        from xrayview.gui.app import self_test_window
-
-        self_test_window()
-        print("self-test: main window created and closed")
-    print(f"self-test: passed in {time.perf_counter() - t0:.2f} s")
-    return EXIT_OK
+    return run_self_test()
 
 
 def _split_default_gui(argv: list[str]) -> list[str]:

@@ -182,7 +182,7 @@ def test_stop_rule_other_metric_and_direction():
 
 def test_dehaze_steps_yields_records_until_threshold():
     img = _film()
-    rule = StopRule(threshold=0.9, max_steps=50)
+    rule = StopRule(threshold=0.9, max_steps=50, epsilon=1e-4)
     records, final = _drain(dehaze_steps(img, Stretch(1.15), rule))
     assert all(isinstance(r, DehazeStep) for r in records)
     assert [r.step for r in records] == list(range(1, len(records) + 1))
@@ -199,7 +199,7 @@ def test_dehaze_steps_yields_records_until_threshold():
 
 
 def test_dehaze_steps_rollback_returns_last_iterate_within_threshold():
-    rule = StopRule(threshold=0.9, max_steps=50, rollback=True)
+    rule = StopRule(threshold=0.9, max_steps=50, rollback=True, epsilon=1e-4)
     records, final = _drain(dehaze_steps(_film(), Stretch(1.15), rule))
     assert final is records[-2].image
 
@@ -209,14 +209,14 @@ def test_dehaze_steps_converges_and_hits_max_steps():
                                          StopRule(threshold=0.0, epsilon=1e-3, max_steps=50)))
     assert records[-1].reason.startswith("converged") and len(records) < 50
     records, _ = _drain(dehaze_steps(_film(), Stretch(1.01), StopRule(threshold=0.0,
-                                                                      max_steps=3)))
+                                                                      max_steps=3, epsilon=1e-4)))
     assert len(records) == 3 and records[-1].reason.startswith("max steps")
 
 
 def test_dehaze_steps_honours_cancel_between_steps():
     model = Stretch(1.01)
     wanted = {"cancel": False}
-    gen = dehaze_steps(_film(), model, StopRule(threshold=0.0, max_steps=50),
+    gen = dehaze_steps(_film(), model, StopRule(threshold=0.0, max_steps=50, epsilon=1e-4),
                        cancel=lambda: wanted["cancel"])
     next(gen)
     next(gen)
@@ -236,7 +236,7 @@ def test_dehaze_steps_accepts_an_event_as_cancel():
 
 
 def test_threshold_changed_mid_run_applies_at_next_step():
-    rule = StopRule(threshold=0.0, max_steps=50)
+    rule = StopRule(threshold=0.0, max_steps=50, epsilon=1e-4)
     gen = dehaze_steps(_film(), Stretch(1.01), rule)
     first = next(gen)
     assert not first.stopped

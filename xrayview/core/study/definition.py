@@ -1,0 +1,219 @@
+"""Study definition: a TOML file read with ``tomllib`` and validated into a ``Study``.
+
+Every problem raises :class:`StudyError` with one plain line naming the key at fault.
+Film paths are relative to the study file. See ``resources/study_example.toml``.
+
+Designs and question kinds:
+  * ``single``: one image per trial (every case x every condition, ``original`` included);
+    questions of kind ``likert`` (1..5).
+  * ``paired``: a condition beside the original, left/right random per trial; kinds
+    ``vga`` (right image relative to the left one, -2..+2; analysis turns it into
+    "condition relative to original") and ``2afc`` (which image is better: left/right).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+DESIGNS = ("single", "paired")
+KINDS = {"single": ("likert",), "paired": ("vga", "2afc")}
+MODELS = ("none", "srcnn", "vdsr")
+DEFAULT_LABELS = {
+    "likert": ["1 very poor", "2 poor", "3 fair", "4 good", "5 excellent"],
+    "vga": ["-2 much worse", "-1 worse", "0 equal", "+1 better", "+2 much better"],
+    "2afc": ["left", "right"],
+}
+VALUES = {"likert": [1, 2, 3, 4, 5], "vga": [-2, -1, 0, 1, 2], "2afc": ["left", "right"]}
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+
+
+class StudyError(ValueError):
+    """A study file or study folder that cannot be used; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """How one condition's image is made: ``model`` x ``scale``, then ``dehaze_steps``."""
+
+    name: str
+    model: str = "none"
+    scale: int = 1
+    dehaze_steps: int = 0
+    stop_threshold: float = 0.9
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question; ``values`` are what is stored, ``labels`` what the reader sees."""
+
+    id: str
+    kind: str
+    text: str
+    labels: list[str]
+    values: list[Any]
+
+
+@dataclass(frozen=True)
+class Case:
+    """A film of the study: ``id`` (c01, t01, ...) and its absolute ``path``."""
+
+    id: str
+    path: str
+    training: bool = False
+
+
+@dataclass
+class Study:
+    """A validated study definition."""
+
+    title: str
+    design: str
+    seed: int
+    cases: list[Case]
+    conditions: list[Condition]
+    questions: list[Question]
+    readers: list[str] = field(default_factory=list)
+    crop: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data (for ``study.json`` in a prepared folder)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Study:
+        """Inverse of :meth:`as_dict`."""
+        return cls(d["title"], d["design"], d["seed"], [Case(**c) for c in d["cases"]],
+                   [Condition(**c) for c in d["conditions"]],
+                   [Question(**q) for q in d["questions"]], list(d["readers"]),
+                   int(d.get("crop", 0)))
+
+
+def _need(table: dict, key: str, kind: type | tuple, where: str) -> Any:
+    if key not in table:
+        raise StudyError(f"{where}: missing key '{key}'.")
+    value = table[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise StudyError(f"{where}: '{key}' has the wrong type ({type(value).__name__}).")
+    return value
+
+
+def _condition(name: str, raw: Any) -> Condition:
+    where = f"conditions.{name}"
+    if not _NAME.match(name):
+        raise StudyError(f"{where}: names use letters, digits, '_', '-' and '.' only.")
+    if not isinstance(raw, dict):
+        raise StudyError(f"{where}: must be a table (model, scale, dehaze_steps).")
+    unknown = set(raw) - {"model", "scale", "dehaze_steps", "stop_threshold"}
+    if unknown:
+        raise StudyError(f"{where}: unknown key '{sorted(unknown)[0]}'.")
+    model = raw.get("model", "none")
+    if model not in MODELS:
+        raise StudyError(f"{where}: model must be one of {', '.join(MODELS)}, not {model!r}.")
+    scale = raw.get("scale", 1)
+    if not isinstance(scale, int) or isinstance(scale, bool) or scale not in (1, 2, 3, 4):
+        raise StudyError(f"{where}: scale must be 1, 2, 3 or 4, not {scale!r}.")
+    steps = raw.get("dehaze_steps", 0)
+    if not isinstance(steps, int) or isinstance(steps, bool) or not 0 <= steps <= 50:
+        raise StudyError(f"{where}: dehaze_steps must be an integer 0..50, not {steps!r}.")
+    thr = raw.get("stop_threshold", 0.9)
+    if not isinstance(thr, (int, float)) or isinstance(thr, bool) or not 0 < thr <= 1:
+        raise StudyError(f"{where}: stop_threshold must be in (0, 1], not {thr!r}.")
+    if name == "original" and (model != "none" or scale != 1 or steps):
+        raise StudyError(f"{where}: 'original' must be the unprocessed film (model none, "
+                         "scale 1, no dehazing).")
+    return Condition(name, model, scale, steps, float(thr))
+
+
+def _question(i: int, raw: Any, design: str) -> Question:
+    where = f"questions[{i}]"
+    if not isinstance(raw, dict):
+        raise StudyError(f"{where}: must be a table with id, kind and text.")
+    qid = _need(raw, "id", str, where)
+    if not _NAME.match(qid):
+        raise StudyError(f"{where}: id {qid!r} uses letters, digits, '_', '-' and '.' only.")
+    kind = _need(raw, "kind", str, where)
+    if kind not in KINDS[design]:
+        raise StudyError(f"{where}: kind {kind!r} does not fit design '{design}' (allowed: "
+                         f"{', '.join(KINDS[design])}).")
+    text = _need(raw, "text", str, where).strip()
+    if not text:
+        raise StudyError(f"{where}: empty text.")
+    labels = raw.get("labels", DEFAULT_LABELS[kind])
+    if (not isinstance(labels, list) or len(labels) != len(VALUES[kind])
+            or not all(isinstance(s, str) and s for s in labels)):
+        raise StudyError(f"{where}: labels must be {len(VALUES[kind])} non-empty strings.")
+    return Question(qid, kind, text, list(labels), list(VALUES[kind]))
+
+
+def _cases(raw: Any, base: Path, key: str, prefix: str) -> list[Case]:
+    if not isinstance(raw, list) or not all(isinstance(p, str) and p for p in raw):
+        raise StudyError(f"{key}: must be a list of film paths (relative to the study file).")
+    out = []
+    for i, rel in enumerate(raw, 1):
+        path = (base / rel).resolve()
+        if not path.is_file():
+            raise StudyError(f"{key}[{i - 1}]: film not found: {rel}")
+        out.append(Case(f"{prefix}{i:02d}", str(path), training=prefix == "t"))
+    if len({c.path for c in out}) != len(out):
+        raise StudyError(f"{key}: the same film is listed twice.")
+    return out
+
+
+def parse_study(data: dict[str, Any], base: Path) -> Study:
+    """Validate a parsed TOML document; film paths are resolved against ``base``."""
+    study = data.get("study")
+    if not isinstance(study, dict):
+        raise StudyError("missing table [study] (title, design, seed).")
+    title = study.get("title", "Reader study")
+    design = _need(study, "design", str, "study")
+    if design not in DESIGNS:
+        raise StudyError(f"study: design must be 'single' or 'paired', not {design!r}.")
+    seed = _need(study, "seed", int, "study")
+    readers = study.get("readers", [])
+    if not isinstance(readers, list) or not all(isinstance(r, str) and _NAME.match(r)
+                                                for r in readers):
+        raise StudyError("study: readers must be a list of names (letters, digits, _ - .).")
+    crop = study.get("crop", 0)
+    if not isinstance(crop, int) or isinstance(crop, bool) or not (crop == 0 or crop >= 16):
+        raise StudyError(f"study: crop must be 0 (whole film) or at least 16, not {crop!r}.")
+    conds_raw = data.get("conditions")
+    if not isinstance(conds_raw, dict) or not conds_raw:
+        raise StudyError("missing [conditions]: at least 'original' and one other.")
+    conditions = [_condition(n, r) for n, r in conds_raw.items()]
+    if "original" not in conds_raw:
+        raise StudyError("conditions: 'original' is required (the reference).")
+    if len(conditions) < 2:
+        raise StudyError("conditions: need 'original' and at least one other condition.")
+    qs_raw = data.get("questions")
+    if not isinstance(qs_raw, list) or not qs_raw:
+        raise StudyError("missing [[questions]]: at least one question.")
+    questions = [_question(i, q, design) for i, q in enumerate(qs_raw)]
+    if len({q.id for q in questions}) != len(questions):
+        raise StudyError("questions: two questions share an id.")
+    cases = _cases(_need(data, "cases", dict, "file").get("films"), base, "cases.films", "c")
+    if not cases:
+        raise StudyError("cases.films: at least one film.")
+    training = data.get("training", {}).get("films", [])
+    cases += _cases(training, base, "training.films", "t")
+    if len({c.path for c in cases}) != len(cases):
+        raise StudyError("training.films: a training film is also a study case.")
+    return Study(str(title), design, seed, cases, conditions, questions, readers, crop)
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a study TOML file; raises StudyError with one line."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StudyError(f"study file not found: {p}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StudyError(f"cannot read study file {p}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise StudyError(f"{p.name} is not valid TOML: {exc}") from None
+    return parse_study(data, p.resolve().parent)

@@ -1,0 +1,145 @@
+"""Answers of one reader in one SQLite file: ``DIR/readers/<NAME>.sqlite``.
+
+WAL journal with ``synchronous=FULL``: :meth:`ReaderStore.record` returns only after the
+answer is committed and synced, so a crash (even SIGKILL or power loss after the call)
+loses nothing already recorded. The reader's schedule is stored in the same file when it
+is first opened, so the order survives any later change of code. Reopening resumes at
+the first unanswered trial. One file per reader means readers at different workstations
+never share a database; :func:`load_answers` merges all files for analysis.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from xrayview.core.study.definition import _NAME, Study, StudyError
+from xrayview.core.study.schedule import Trial, reader_schedule
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trials (idx INTEGER PRIMARY KEY, case_id TEXT NOT NULL,
+    condition TEXT NOT NULL, left TEXT NOT NULL, right TEXT NOT NULL, training INTEGER);
+CREATE TABLE IF NOT EXISTS answers (idx INTEGER PRIMARY KEY REFERENCES trials(idx),
+    scores TEXT NOT NULL, time_s REAL NOT NULL, display TEXT NOT NULL,
+    answered_at REAL NOT NULL);
+"""
+
+
+def reader_db_path(root: str | Path, reader: str) -> Path:
+    """``DIR/readers/<reader>.sqlite``; StudyError for a name that is not a plain word."""
+    if not _NAME.match(reader):
+        raise StudyError(f"reader name {reader!r}: use letters, digits, '_', '-' and '.'.")
+    return Path(root) / "readers" / f"{reader}.sqlite"
+
+
+def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
+    uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+    con = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10)
+    if not readonly:
+        con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=FULL")
+    return con
+
+
+class ReaderStore:
+    """One reader's schedule and answers; use as a context manager or call :meth:`close`."""
+
+    def __init__(self, root: str | Path, reader: str, study: Study) -> None:
+        self.reader, self.study = reader, study
+        self.path = reader_db_path(root, reader)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = _connect(self.path)
+        self._con.executescript(_SCHEMA)
+        if self._con.execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 0:
+            self._write_schedule(reader_schedule(study, reader))
+        self.trials = [Trial(i, c, k, lf, rt, bool(t)) for i, c, k, lf, rt, t in
+                       self._con.execute("SELECT * FROM trials ORDER BY idx")]
+
+    def _write_schedule(self, trials: list[Trial]) -> None:
+        with self._con:  # one transaction
+            self._con.execute("BEGIN")
+            self._con.executemany("INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?)",
+                                  [(t.index, t.case, t.condition, t.left, t.right,
+                                    int(t.training)) for t in trials])
+            self._con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
+                ("reader", self.reader), ("seed", str(self.study.seed)),
+                ("design", self.study.design), ("created", str(time.time()))])
+        log.info("schedule of %d trials recorded for a reader", len(trials))
+
+    def answered(self) -> set[int]:
+        """Indices of the trials with a committed answer."""
+        return {r[0] for r in self._con.execute("SELECT idx FROM answers")}
+
+    def next_index(self) -> int | None:
+        """The first unanswered trial's index, or None when the reader is done."""
+        done = self.answered()
+        return next((t.index for t in self.trials if t.index not in done), None)
+
+    def check_scores(self, scores: dict[str, Any]) -> None:
+        """Raise StudyError unless ``scores`` answers every question with an allowed value."""
+        for q in self.study.questions:
+            if scores.get(q.id) not in q.values:
+                raise StudyError(f"question {q.id}: {scores.get(q.id)!r} is not one of "
+                                 f"{q.values}.")
+        extra = set(scores) - {q.id for q in self.study.questions}
+        if extra:
+            raise StudyError(f"unknown question {sorted(extra)[0]!r}.")
+
+    def record(self, index: int, scores: dict[str, Any], time_s: float,
+               display: dict[str, Any] | None = None) -> None:
+        """Commit the answer to trial ``index``; returns after the commit is on disk.
+
+        scores: question id -> value (see ``Question.values``). display: window/level and
+        zoom of each view when answered (JSON-able). Re-answering a trial is refused.
+        """
+        if not 0 <= index < len(self.trials):
+            raise StudyError(f"no trial {index}.")
+        self.check_scores(scores)
+        try:
+            self._con.execute("INSERT INTO answers VALUES (?, ?, ?, ?, ?)",
+                              (index, json.dumps(scores), float(time_s),
+                               json.dumps(display or {}), time.time()))
+        except sqlite3.IntegrityError:
+            raise StudyError(f"trial {index} is already answered.") from None
+
+    def close(self) -> None:
+        """Close the database (checkpoints the WAL)."""
+        self._con.close()
+
+    def __enter__(self) -> ReaderStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def load_answers(root: str | Path) -> list[dict[str, Any]]:
+    """Every committed answer of every reader DB under ``DIR/readers``, in reader order.
+
+    Each row: reader, index, case, condition, left, right, side, training, scores (dict),
+    time_s, display (dict), answered_at.
+    """
+    rows = []
+    for path in sorted((Path(root) / "readers").glob("*.sqlite")):
+        con = _connect(path)
+        try:
+            for idx, case, cond, left, right, training, scores, t, disp, at in con.execute(
+                    "SELECT t.idx, case_id, condition, left, right, training, scores, "
+                    "time_s, display, answered_at FROM answers a JOIN trials t "
+                    "ON a.idx = t.idx ORDER BY t.idx"):
+                trial = Trial(idx, case, cond, left, right, bool(training))
+                rows.append({"reader": path.stem, "index": idx, "case": case,
+                             "condition": cond, "left": left, "right": right,
+                             "side": trial.side, "training": bool(training),
+                             "scores": json.loads(scores), "time_s": t,
+                             "display": json.loads(disp), "answered_at": at})
+        finally:
+            con.close()
+    return rows

@@ -53,12 +53,16 @@ def run_enhance(args: argparse.Namespace) -> int:
         raise BadInput("--dehaze-steps must be 0 or more.")
     if args.stop_threshold is not None and not args.dehaze_steps:
         raise BadInput("--stop-threshold needs --dehaze-steps K (K of at least 1).")
-    if args.tile < 16:
+    if args.tile is not None and args.tile < 16:
         raise BadInput("--tile must be at least 16 pixels.")
     try:
         device = pick_device(args.device)
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
+    if args.tile is None:  # the device's default (see core.device.default_tiling)
+        from xrayview.core.device import default_tiling
+
+        args.tile = default_tiling(device)[0]
     film = load_film_quietly(args.input)
     check_destination(args.output, film)
     try:

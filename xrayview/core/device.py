@@ -115,6 +115,24 @@ def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
         return torch.float16
 
 
+def default_tiling(device: torch.device | str) -> tuple[int, int]:
+    """(tile, batch) for tiled inference on ``device`` when the caller does not choose.
+
+    CPU: 1024-pixel tiles one at a time. Batching buys a CPU nothing (oneDNN already
+    spreads one tile over all cores), while a larger tile wastes less on its halo (VDSR's
+    11-pixel halo costs 4% at 1024, 9% at 512) and one 1024 tile of 64 float32 channels
+    is ~0.3 GB per activation, so a x2 of a 2048 film stays well under 2.5 GB.
+    CUDA: 2048-pixel tiles four at a time: a x2 of a 2048 film is one batch, enough work
+    to fill a large GPU. Other devices (MPS): 512 x 4, as before.
+    """
+    dev = torch.device(device) if isinstance(device, str) else device
+    if dev.type == "cpu":
+        return 1024, 1
+    if dev.type == "cuda":
+        return 2048, 4
+    return 512, 4
+
+
 def device_label(device: torch.device | str) -> str:
     """A human label for one device (as ``list_devices`` gives it)."""
     name = str(pick_device(device) if isinstance(device, str) else device)

@@ -24,7 +24,7 @@ from torch import nn
 from xrayview import __version__
 from xrayview.core.cancel import CancelFlag, Cancelled, check_cancel
 from xrayview.core.degrade import upscale
-from xrayview.core.device import pick_device
+from xrayview.core.device import default_tiling, pick_device
 from xrayview.core.dehazing import DehazeStep, StopRule, dehaze_steps
 from xrayview.core.film import Film
 from xrayview.core.tiling import TileProgress, run_tiled
@@ -58,6 +58,15 @@ def upsample(pixels: np.ndarray, scale: int) -> np.ndarray:
         return upscale(t, scale).clamp_(0.0, 1.0)[0, 0].numpy()
 
 
+def _upsample_on_device(pixels: np.ndarray, scale: int, dev: torch.device) -> torch.Tensor:
+    """``upsample`` computed on ``dev``: float32 (H*s, W*s) tensor in [0, 1] there."""
+    t = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)).to(dev)
+    if scale == 1:
+        return t
+    with torch.inference_mode():
+        return upscale(t[None, None], scale).clamp_(0.0, 1.0)[0, 0]
+
+
 def _resolve_model(model: nn.Module | str | None) -> nn.Module | None:
     if model is None or (isinstance(model, str) and model.lower() in ("none", "bicubic")):
         return None
@@ -71,8 +80,9 @@ def _resolve_model(model: nn.Module | str | None) -> nn.Module | None:
 
 
 def super_resolve(film_or_array: Film | np.ndarray, model: nn.Module | str | None = "vdsr",
-                  scale: int = 2, device: str | torch.device = "auto", tile: int = 512,
-                  cancel: CancelFlag = None, *, batch: int = 4, precision: str = "auto",
+                  scale: int = 2, device: str | torch.device = "auto", tile: int | None = None,
+                  cancel: CancelFlag = None, *, batch: int | None = None,
+                  precision: str = "auto",
                   ) -> Generator[TileProgress, None, np.ndarray]:
     """Super-resolve a film by ``scale``; yields TileProgress per tile, returns the result.
 
@@ -80,6 +90,7 @@ def super_resolve(film_or_array: Film | np.ndarray, model: nn.Module | str | Non
     model: an nn.Module with ``halo`` (e.g. from ``load_model``), a manifest name
     ("srcnn", "vdsr"), or "none" for bicubic only.
     scale: 1..4 (1 = restoration at native size). device: a ``pick_device`` spec.
+    tile, batch: tile size and windows per batch; None = ``default_tiling(device)``.
     cancel: None, a callable or an Event; checked between tiles -> ``Cancelled``.
     Progress ``elapsed_s``/``eta_s`` count from this call (upsampling included); an
     out-of-memory retry or CPU fallback is reported in ``event`` (see ``run_tiled``).
@@ -93,21 +104,29 @@ def super_resolve(film_or_array: Film | np.ndarray, model: nn.Module | str | Non
         raise ValueError(f"super_resolve expects an (H, W) film, got shape {pixels.shape}")
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, not {scale!r}")
+    dev = pick_device(device) if isinstance(device, str) else device
+    auto_tile, auto_batch = default_tiling(dev)
+    tile = auto_tile if tile is None else tile
+    batch = auto_batch if batch is None else batch
     if tile < 16:
         raise ValueError(f"tile must be at least 16 pixels, not {tile}")
-    dev = pick_device(device) if isinstance(device, str) else device
     net = _resolve_model(model)
     if net is not None and scale not in getattr(net, "weights_scales", SCALES):
         log.warning("%s was trained for scales %s, not x%d", getattr(net, "weights_name", "model"),
                     net.weights_scales, scale)
     t0 = time.perf_counter()
     check_cancel(cancel, "super-resolution")
-    x = upsample(pixels, scale)
-    h, w = x.shape
     if net is None:
+        x = upsample(pixels, scale)
+        h, w = x.shape
         yield TileProgress(1, 1, 1.0, (0, h, 0, w), time.perf_counter() - t0, 0.0, "cpu", 0)
         return x
-    out = np.empty_like(x)
+    # on a GPU the film (not its 4-16x larger upsampled copy) crosses the bus, and the
+    # bicubic runs there too; the tiles then come back into ``out`` on the host
+    x = _upsample_on_device(pixels, scale, dev) if dev.type == "cuda" else upsample(pixels,
+                                                                                    scale)
+    h, w = x.shape
+    out = np.empty((h, w), dtype=np.float32)
     tiles = run_tiled(net, x, tile=tile, device=dev, out=out, cancel=cancel, batch=batch,
                       precision=precision)
     while True:

@@ -12,7 +12,9 @@ inwards rather than shrunk, so every window of a plan has the same shape and til
 writes into a preallocated float32 output and returns it. On a GPU the network may run
 under autocast (bf16/fp16); ops outside autocast's lists (the residual add of VDSR) follow
 type promotion and stay float32, and the output is converted to float32 before it is
-stored. CUDA out-of-memory: the tile size is halved down to ``min_tile``, then the run
+stored. On CPU and CUDA the model runs channels-last (NHWC, see ``_prefer_channels_last``);
+``x`` may be a tensor already on the device (``super_resolve`` upsamples there on a GPU).
+CUDA out-of-memory: the tile size is halved down to ``min_tile``, then the run
 continues on the CPU; each change is reported in ``TileProgress.event``.
 """
 
@@ -119,24 +121,43 @@ def _infer(model: nn.Module, src: torch.Tensor, group: list[Tile], device: torch
            amp: torch.dtype | None) -> np.ndarray:
     """Run one batch of equal-shape windows; float32 (N, h, w) numpy on the host."""
     batch = torch.stack([src[t.window[0]:t.window[1], t.window[2]:t.window[3]] for t in group])
-    xb = batch[:, None].to(device)
+    xb = batch[:, None].to(device, non_blocking=True)
+    if device.type in ("cpu", "cuda"):  # NHWC, as the model (see run_tiled)
+        xb = xb.contiguous(memory_format=torch.channels_last)
     ctx = torch.autocast(device.type, dtype=amp) if amp is not None else contextlib.nullcontext()
     with torch.inference_mode(), ctx:
         y = model(xb)
     return y[:, 0].float().cpu().numpy()
 
 
+def _prefer_channels_last(model: nn.Module, dev: torch.device) -> None:
+    """Convert the model's 4-D weights to channels-last (NHWC) in place on CPU and CUDA.
+
+    oneDNN (CPU) and cuDNN (CUDA tensor cores) run 64-channel 3x3 convolutions fastest in
+    NHWC: on a 2-core CPU VDSR went from ~0.6x to ~0.9-1.0x the same run's fp32 matmul
+    throughput. The result is numerically the same convolution. On CUDA, cuDNN may also
+    autotune per shape (every window of a plan has one shape, so this pays off at once).
+    """
+    if dev.type not in ("cpu", "cuda"):
+        return
+    model.to(memory_format=torch.channels_last)
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+
 def _is_oom(exc: BaseException) -> bool:
     return isinstance(exc, torch.cuda.OutOfMemoryError)
 
 
-def run_tiled(model: nn.Module, x: np.ndarray, tile: int = 512, halo: int | None = None,
+def run_tiled(model: nn.Module, x: np.ndarray | torch.Tensor, tile: int = 512,
+              halo: int | None = None,
               device: str | torch.device = "cpu", out: np.ndarray | None = None,
               cancel: CancelFlag = None, batch: int = 4, precision: str = "auto",
               min_tile: int = 64) -> Generator[TileProgress, None, np.ndarray]:
     """Apply ``model`` to ``x`` tile by tile; yields TileProgress, returns the output.
 
-    x: float32 (H, W), any range (the network's input, e.g. the bicubic-upsampled film).
+    x: float32 (H, W), any range (the network's input, e.g. the bicubic-upsampled film):
+    a numpy array, or a 2-D tensor (on the device, so windows need no host transfer).
     model: maps (N, 1, h, w) -> (N, 1, h, w); it is moved to ``device`` and set to eval.
     halo: overlap in pixels, at least the receptive-field radius (default ``model.halo``).
     out: preallocated float32 (H, W) to write into (e.g. a memmap), or None to allocate.
@@ -146,7 +167,10 @@ def run_tiled(model: nn.Module, x: np.ndarray, tile: int = 512, halo: int | None
     to the CPU (in place) and continues there, a CPU run re-raises the error.
     The returned array is ``out`` (not clipped).
     """
-    x = np.ascontiguousarray(x, dtype=np.float32)
+    if isinstance(x, torch.Tensor):  # e.g. upsampled on the GPU: windows are cut there
+        x = x.detach().to(torch.float32)
+    else:
+        x = np.ascontiguousarray(x, dtype=np.float32)
     if x.ndim != 2:
         raise ValueError(f"run_tiled expects an (H, W) array, got shape {x.shape}")
     h, w = x.shape
@@ -165,7 +189,8 @@ def run_tiled(model: nn.Module, x: np.ndarray, tile: int = 512, halo: int | None
     safe = getattr(model, "autocast_safe", True)
     amp = autocast_dtype(dev) if precision == "auto" and safe else None
     model.to(dev).eval()
-    src = torch.from_numpy(x)
+    _prefer_channels_last(model, dev)
+    src = x if isinstance(x, torch.Tensor) else torch.from_numpy(x)
     pending = deque(plan_tiles(h, w, tile, halo))
     cur, total, done, done_area = tile, len(pending), 0, 0
     events: list[str] = []  # since the last record
@@ -202,6 +227,7 @@ def run_tiled(model: nn.Module, x: np.ndarray, tile: int = 512, halo: int | None
                               f"continuing on the CPU with {tile}-pixel tiles")
                 dev, amp, cur = torch.device("cpu"), None, tile
                 model.to(dev)
+                _prefer_channels_last(model, dev)
             log.warning(events[-1])
             continue
         for t, y in zip(group, result):

@@ -49,7 +49,9 @@ def test_super_resolution_fills_progressively(models_window, qtbot, small_film):
             fills.append((record.progress.done, np.array_equal(buf[y0:y1, x0:x1], record.patch),
                           float((buf != 0).mean())))
 
-    win.controller.runner.progress.connect(lambda r: QTimer.singleShot(0, lambda: check(r)))
+    # connected after the controller's own slot, so Qt calls it right after that slot has
+    # drawn the record's tile (a deferred check would race the worker on a fast machine)
+    win.controller.runner.progress.connect(check)
     result = _run(win, qtbot)
     assert result is not None and result.image.shape == (192, 160)
     assert len(fills) > 4 and all(ok for _, ok, _ in fills)

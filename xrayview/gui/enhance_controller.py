@@ -59,6 +59,7 @@ class EnhanceController(QObject):
         self._request: EnhanceRequest | None = None
         self._super_resolved: np.ndarray | None = None
         self._shown_step: int | None = None
+        self.events: list[str] = []  # tiling events of the current run (out of memory, ...)
         self.tile = 256  # super-resolution tile size (output pixels)
 
         self.runner.progress.connect(self._on_progress)
@@ -117,6 +118,7 @@ class EnhanceController(QObject):
         self.compare.set_reference("truth", truth)
         self.compare.set_reference("previous", None)
         self.result, self.steps, self._super_resolved, self._shown_step = None, [], None, None
+        self.events = []
         self.metrics.clear()
         self.metrics.set_table({})
         self.panel.set_running(True)
@@ -146,6 +148,11 @@ class EnhanceController(QObject):
             event = f" ({p.event})" if p.event else ""
             self.panel.show_progress(p.fraction * share, f"Tile {p.done}/{p.total} on "
                                      f"{p.device}, {p.elapsed_s:.1f} s{eta}{event}")
+            if p.event:
+                # An out-of-memory retry or CPU fallback would otherwise show only until the
+                # next tile's progress line replaces it: keep it for the final status too.
+                self.events.append(p.event)
+                self.message.emit(f"Note: {p.event}")
             if p.fraction >= 1.0:
                 self._super_resolved = self.compare.enhanced_image
         elif isinstance(record, StepUpdate):
@@ -171,8 +178,9 @@ class EnhanceController(QObject):
         self.metrics.set_table(table)
         self.histogram.set_enhanced(result.image)
         reason = f"; stopped: {result.stop_reason}" if result.stop_reason else ""
-        self.panel.show_progress(1.0, f"Done in {result.seconds:.1f} s{reason}")
-        self.message.emit(f"Enhanced: {result.description}")
+        events = "".join(f"; {e}" for e in self.events)
+        self.panel.show_progress(1.0, f"Done in {result.seconds:.1f} s{reason}{events}")
+        self.message.emit(f"Enhanced: {result.description}{events}")
         self.resultReady.emit(result)
 
     def _on_failed(self, text: str) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import traceback
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -38,6 +39,25 @@ def one_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
     return text if len(text) <= 200 else text[:199] + "…"
+
+
+def _forget_dummy_thread() -> None:
+    """Drop the ``threading._DummyThread`` entry Python made for this (Qt) thread, if any.
+
+    Python before 3.13 registers a dummy the first time a thread it did not start calls
+    ``threading.current_thread()`` (every log record does) and never removes it, so each
+    finished worker that logged would stay in ``threading.enumerate()``/``active_count()``.
+    Private names are looked up defensively; where they differ this does nothing.
+    """
+    dummy = getattr(threading, "_DummyThread", None)
+    active = getattr(threading, "_active", None)
+    lock = getattr(threading, "_active_limbo_lock", None)
+    if dummy is None or not isinstance(active, dict) or lock is None:
+        return
+    ident = threading.get_ident()
+    with lock:
+        if isinstance(active.get(ident), dummy):
+            del active[ident]
 
 
 class _Worker(QObject):
@@ -75,11 +95,17 @@ class _Worker(QObject):
             log.info("%s cancelled", self._name)
             self.cancelled.emit(self._id)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message
-            log.error("%s failed", self._name, exc_info=True)
+            # The full traceback goes to the log as text, not as ``exc_info``: a record
+            # holding the live traceback pins its frames (this worker, the generator, the
+            # model, the film's arrays) for as long as any handler keeps records.
+            log.error("%s failed\n%s", self._name,
+                      "".join(traceback.format_exception(exc)).rstrip())
             self.failed.emit(self._id, one_line(exc))
         finally:
             if gen is not None:
                 gen.close()
+            gen = None
+            _forget_dummy_thread()
             self.done.emit()
 
 

@@ -17,7 +17,7 @@ from xrayview.commands import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, BadInput
 
 log = logging.getLogger("xrayview")
 
-SUBCOMMANDS = ("gui", "info", "train", "enhance", "evaluate")
+SUBCOMMANDS = ("gui", "info", "train", "enhance", "evaluate", "study", "bench")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_train_parser(sub)
     _add_evaluate_parser(sub)
     _add_enhance_parser(sub)
+    _add_study_parser(sub)
+    _add_bench_parser(sub)
     return p
 
 
@@ -68,6 +70,8 @@ def _add_evaluate_parser(sub) -> None:
     e.add_argument("--dehaze-strengths", type=float, nargs="*", default=[0.0, 0.3, 0.6, 1.0],
                    help="veil strengths for the dehazing evaluation (0 = clean films); "
                         "none to skip it")
+    e.add_argument("--dehaze-films", type=int, default=None,
+                   help="dehazing evaluation on N films spread over the split (default all)")
     e.add_argument("--device", default="auto")
 
 
@@ -192,12 +196,25 @@ def _add_enhance_parser(sub) -> None:
     e.add_argument("--stop-threshold", type=float, default=None, metavar="T",
                    help="stop dehazing when SSIM against its input falls below T (default 0.9)")
     e.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
-    e.add_argument("--tile", type=int, default=512, help="tile size in pixels (default 512)")
+    e.add_argument("--tile", type=int, default=None,
+                   help="tile size in pixels (default: 1024 on the CPU, 2048 on a GPU)")
     e.add_argument("--json", action="store_true",
                    help="print metrics and the dehazing step history as JSON on stdout")
     e.add_argument("--deidentify", action="store_true",
                    help="for a .dcm OUT: remove patient and study identifiers (DICOM PS3.15 "
                         "basic profile) instead of keeping them")
+
+
+def _add_study_parser(sub) -> None:
+    from xrayview.commands.study import add_study_parser
+
+    add_study_parser(sub)
+
+
+def _add_bench_parser(sub) -> None:
+    from xrayview.commands.bench import add_bench_parser
+
+    add_bench_parser(sub)
 
 
 def _cmd_gui(files: Sequence[str]) -> int:
@@ -245,6 +262,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_evaluate(args)
         if args.command == "enhance":
             return _cmd_enhance(args)
+        if args.command == "bench":
+            from xrayview.commands.bench import run_bench_command
+
+            return run_bench_command(args)
+        if args.command == "study":
+            from xrayview.commands.study import run_study
+
+            return run_study(args)
         return _cmd_gui(getattr(args, "files", []))
     except (FilmError, BadInput) as exc:
         print(f"xrayview: {exc}", file=sys.stderr)

@@ -53,6 +53,8 @@ def _dehaze_evaluation(args, data: Path, files: list[str], out: Path, device) ->
     from xrayview.core.report_figures import panel_row, stack_rows, to_gray8
 
     model = load_model("dehaze", device=device)
+    if args.dehaze_films:
+        files = files[:: max(1, len(files) // args.dehaze_films)][: args.dehaze_films]
     rows = []
     # whole films: the dehazer works on a small copy of the entire film (a veil is a
     # property of the film), and it is cheap enough at full size even on a CPU

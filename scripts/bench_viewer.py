@@ -53,32 +53,12 @@ def cold_start(tmp: Path) -> float:
     return statistics.median(times)
 
 
-def _dicom_2k(path: Path) -> Path:
-    import numpy as np
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
-
-    yy, xx = np.mgrid[0:2048, 0:2048] / 2048.0
-    img = (2000 + 1500 * np.sin(6 * xx) * np.cos(4 * yy)
-           + np.random.default_rng(0).normal(0, 30, (2048, 2048)))
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
-    ds.Modality = "DX"
-    ds.set_pixel_data(np.clip(img, 0, 4095).astype(np.uint16), "MONOCHROME2", 12)
-    ds.save_as(path, enforce_file_format=True)
-    return path
-
-
 def in_process(tmp: Path) -> dict[str, float]:
     import numpy as np
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from xrayview.core.bench_items import write_test_dicom
     from xrayview.core.film import Film
     from xrayview.gui.main_window import MainWindow
 
@@ -87,7 +67,7 @@ def in_process(tmp: Path) -> dict[str, float]:
     win.resize(1600, 1000)
     win.show()
     app.processEvents()
-    dcm = _dicom_2k(tmp / "film2k.dcm")
+    dcm = write_test_dicom(tmp / "film2k.dcm", 2048)
     opens = []
     for _ in range(5):
         t0 = time.perf_counter()

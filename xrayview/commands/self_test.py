@@ -31,7 +31,7 @@ def _check(ok: bool, what: str) -> None:
 
 def _models_and_exports(film, say) -> None:
     from xrayview.core.dehazing import StopRule, dehaze_steps
-    from xrayview.core.enhance import drain, super_resolve, upsample
+    from xrayview.core.enhance import collect, drain, super_resolve, upsample
     from xrayview.core.io import load_film
     from xrayview.core.io.export import save_film
     from xrayview.core.metrics import psnr, ssim
@@ -52,14 +52,7 @@ def _models_and_exports(film, say) -> None:
             f"SSIM {ssim(bicubic, out):.4f} (weights {model.weights_sha256[:12]})")
     dehazer = load_model("dehaze", device="cpu")
     rule = StopRule(threshold=0.0, epsilon=0.0, max_steps=2)
-    gen = dehaze_steps(results["vdsr"], dehazer, rule, device="cpu")
-    steps = []
-    while True:
-        try:
-            steps.append(next(gen))
-        except StopIteration as stop:
-            final = stop.value
-            break
+    steps, final = collect(dehaze_steps(results["vdsr"], dehazer, rule, device="cpu"))
     _check(len(steps) == 2, f"dehazing ran {len(steps)} steps, expected 2")
     say(f"dehazing: 2 steps, SSIM vs input {steps[-1].metrics['ssim_input']:.4f}")
     with tempfile.TemporaryDirectory(prefix="xrayview-self-test-") as tmp:

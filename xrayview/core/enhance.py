@@ -37,6 +37,7 @@ __all__ = ["SCALES", "Cancelled", "DehazeStep", "StopRule", "TileProgress", "deh
            "describe_enhancement", "drain", "super_resolve", "upsample"]
 
 T = TypeVar("T")
+Y = TypeVar("Y")
 
 
 def drain(gen: Generator[Any, Any, T]) -> T:
@@ -46,6 +47,16 @@ def drain(gen: Generator[Any, Any, T]) -> T:
             next(gen)
         except StopIteration as stop:
             return stop.value
+
+
+def collect(gen: Generator[Y, Any, T]) -> tuple[list[Y], T]:
+    """Run a core generator to its end; returns (every yielded record, its result)."""
+    records: list[Y] = []
+    while True:
+        try:
+            records.append(next(gen))
+        except StopIteration as stop:
+            return records, stop.value
 
 
 def upsample(pixels: np.ndarray, scale: int) -> np.ndarray:

@@ -19,6 +19,7 @@ import torch
 
 from xrayview.core.degrade import veil
 from xrayview.core.dehazing import StopRule, dehaze_steps
+from xrayview.core.enhance import collect
 from xrayview.core.evaluate import central_crop
 from xrayview.core.io import load_film
 from xrayview.core.metrics import mean_brightness, psnr, rms_contrast, ssim
@@ -39,14 +40,8 @@ class DehazeResult:
 
 
 def _run(model: torch.nn.Module, img: np.ndarray, rule: StopRule, device: str) -> tuple[np.ndarray, int, str]:
-    gen = dehaze_steps(img, model, rule, device=device)
-    steps, reason = 0, ""
-    while True:
-        try:
-            s = next(gen)
-        except StopIteration as stop:
-            return stop.value, steps, reason
-        steps, reason = s.step, s.reason
+    steps, out = collect(dehaze_steps(img, model, rule, device=device))
+    return out, len(steps), steps[-1].reason if steps else ""
 
 
 def evaluate_dehazing(data_dir: Path, files: Iterable[str], model: torch.nn.Module,

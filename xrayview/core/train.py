@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from xrayview.core.dataset import PatchBank, extract_film_views, extract_patches, load_split
 from xrayview.core.degrade import low_resolution_pair
+from xrayview.core.device import pick_device
 from xrayview.core.nets import ARCHITECTURES
 
 log = logging.getLogger(__name__)
@@ -81,12 +82,6 @@ class TrainResult:
     best_val_gain_db: float
     iterations: int
     wall_s: float
-
-
-def _device(spec: str) -> torch.device:
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(spec)
 
 
 def hardware_label(device: torch.device) -> str:
@@ -181,7 +176,7 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
         torch.set_num_threads(cfg.threads)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
-    device = _device(cfg.device)
+    device = pick_device(cfg.device)
     if world > 1:
         import torch.distributed as dist
 

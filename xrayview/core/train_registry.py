@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import inspect
 import json
 import os
@@ -14,17 +13,9 @@ import torch
 
 from xrayview.core.nets import ARCHITECTURES
 from xrayview.core.train import TrainConfig, TrainResult, hardware_label
+from xrayview.core.weights import sha256_file
 
 MANIFEST_SCHEMA = 1
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def full_kwargs(arch: str, kwargs: dict) -> dict:

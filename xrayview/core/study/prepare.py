@@ -84,7 +84,7 @@ def centre_crop(pixels: np.ndarray, size: int) -> np.ndarray:
 
 def _enhance(pixels: np.ndarray, cond: Condition, models: dict, device, tile: int):
     """float32 (H, W) [0, 1] -> (result float32 (H*s, W*s) [0, 1], provenance extras)."""
-    from xrayview.core.enhance import StopRule, dehaze_steps, drain, super_resolve
+    from xrayview.core.enhance import StopRule, collect, dehaze_steps, drain, super_resolve
 
     extra: dict = {"weights_sha256": None, "dehaze_weights_sha256": None,
                    "dehaze_steps_run": 0, "stop_reason": ""}
@@ -97,14 +97,9 @@ def _enhance(pixels: np.ndarray, cond: Condition, models: dict, device, tile: in
         dnet = models["dehaze"]
         extra["dehaze_weights_sha256"] = dnet.weights_sha256
         rule = StopRule(threshold=cond.stop_threshold, max_steps=cond.dehaze_steps)
-        gen = dehaze_steps(out, dnet, rule, device=device)
-        while True:
-            try:
-                step = next(gen)
-            except StopIteration as stop:
-                out = stop.value
-                break
-            extra["dehaze_steps_run"], extra["stop_reason"] = step.step, step.reason
+        steps, out = collect(dehaze_steps(out, dnet, rule, device=device))
+        if steps:
+            extra["dehaze_steps_run"], extra["stop_reason"] = steps[-1].step, steps[-1].reason
     return out, extra
 
 

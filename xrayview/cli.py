@@ -250,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         warnings.filterwarnings("ignore", module="pydicom")
     from xrayview.core.io.errors import FilmError
+    from xrayview.core.model_manifest import WeightsError
 
     try:
         if args.self_test:
@@ -271,16 +272,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_study(args)
         return _cmd_gui(getattr(args, "files", []))
-    except (FilmError, BadInput) as exc:
+    except (FilmError, BadInput, WeightsError) as exc:  # missing/damaged weights: bad input
         print(f"xrayview: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # an internal error: one line, the details in --debug
-        weights = sys.modules.get("xrayview.core.weights")  # not imported for info/gui (torch)
-        if weights is not None and isinstance(exc, weights.WeightsError):
-            print(f"xrayview: {exc}", file=sys.stderr)  # missing/damaged weights: bad input
-            return EXIT_BAD_INPUT
         if args.debug:
             raise
         log.debug("internal error", exc_info=True)

@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
+from PySide6.QtTest import QTest
 
 from xrayview.core.enhance import drain, super_resolve
 from xrayview.core.io import load_film
@@ -27,6 +28,10 @@ def _setup(win, film, model="vdsr", scale=2, dehaze=False, steps=3, threshold=0.
     p.dehaze_check.setChecked(dehaze)
     p.steps_spin.setValue(steps)
     p.threshold_spin.setValue(threshold)
+    deadline = time.monotonic() + 30
+    while not p.devices_known and time.monotonic() < deadline:
+        QTest.qWait(20)
+    assert p.devices_known, "devices were never listed"
     p.device_combo.setCurrentIndex(p.device_combo.findData("cpu"))
     win.controller.tile = 32
 
@@ -118,15 +123,19 @@ def test_cancel_mid_run(models_window, qtbot, small_film):
     assert "cancel" in win.panel.status.text().lower()
 
 
-def test_close_mid_run_waits_for_worker(qtbot, settings, models, small_film):
+def test_close_mid_run_waits_for_worker(qtbot, settings, models, small_film, monkeypatch):
+    from xrayview.core.stop_rule import StopRule
     from xrayview.gui.main_window import MainWindow
 
+    # no early stop (threshold, convergence): 100 steps, surely running when the window closes
+    monkeypatch.setattr(StopRule, "should_stop",
+                        lambda self, step: (step.step >= self.max_steps, "max steps"))
     win = MainWindow(settings=settings)
     win.show()
     _setup(win, small_film, model="none", scale=1, dehaze=True, steps=200)
     with qtbot.waitSignal(win.controller.runner.progress, timeout=60000):
         win.panel.run_button.click()
-    assert win.controller.is_running()
+    assert win.controller.is_running(), win.panel.status.text()
     win.close()
     assert not win.controller.is_running()
     win.deleteLater()
@@ -153,6 +162,7 @@ def test_models_without_weights_are_disabled(qtbot, settings, tmp_path, monkeypa
     qtbot.addWidget(win)
     p = win.panel
     assert p.model_enabled("none") and p.model_enabled("srcnn") and not p.model_enabled("vdsr")
+    assert p.settings().model == "srcnn"  # the strongest model that has weights
     item = p.model_combo.model().item(p.model_combo.findData("vdsr"))
     assert "no trained weights" in item.toolTip()
     assert not p.dehaze_check.isEnabled() and "no trained weights" in p.dehaze_check.toolTip()
@@ -197,3 +207,54 @@ def test_ui_stays_responsive_during_enhancement(models_window, qtbot, sample_pat
     log.warning("longest gap between UI timer ticks during VDSR x2 on 1024x1024: %.0f ms "
                 "(%d ticks)", gap_ms, len(ticks))
     assert gap_ms < 1000  # generous on a busy 2-core CI box; the target is < 100 ms
+
+
+def test_device_list_fills_in_after_start(qtbot, settings, monkeypatch):
+    """The panel starts with "Automatic" and lists the devices from a background thread."""
+    from xrayview.core import device
+    from xrayview.gui.main_window import MainWindow
+
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    p = win.panel
+    assert p.device_combo.itemData(0) == "auto"
+    with qtbot.waitSignal(p.devicesListed, timeout=30000):
+        pass
+    names = [p.device_combo.itemData(i) for i in range(p.device_combo.count())]
+    assert names[0] == "auto" and names[-1] == "cpu"
+    assert names[1:] == [d.name for d in device.list_devices()]
+    assert p.settings().device == names[1]  # the best device, as before
+
+    # a broken torch/CUDA install: the list keeps "Automatic" and says why
+    def broken():
+        raise RuntimeError("CUDA driver version is insufficient")
+
+    monkeypatch.setattr(device, "list_devices", broken)
+    win2 = MainWindow(settings=settings)
+    qtbot.addWidget(win2)
+    with qtbot.waitSignal(win2.panel.devicesListed, timeout=30000):
+        pass
+    assert win2.panel.device_combo.count() == 1
+    assert win2.panel.settings().device == "auto"
+    assert "could not be listed" in win2.panel.device_combo.toolTip()
+
+
+def test_window_starts_without_importing_torch(tmp_path):
+    """Cold start: building the window must not import torch, scipy or scikit-image
+    (they load on the first run, on the worker thread, or in the device probe)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from PySide6.QtWidgets import QApplication\n"
+            "app = QApplication(sys.argv[:1])\n"
+            "from xrayview.gui.main_window import MainWindow\n"
+            "w = MainWindow()\n"
+            "heavy = sorted(m for m in ('torch', 'scipy', 'skimage') if m in sys.modules)\n"
+            "print('heavy:', ','.join(heavy))\n")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "heavy: \n" in out.stdout, out.stdout

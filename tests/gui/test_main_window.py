@@ -86,6 +86,9 @@ def test_cursor_readout_gives_stored_value(window, sample_path, qtbot):
     window.open_path(sample_path)
     window.show()
     qtbot.waitExposed(window)
+    # the device list fills in from a background thread and may re-layout the docks
+    qtbot.waitUntil(lambda: window.panel.devices_known, timeout=30000)
+    qtbot.wait(50)
     view = window.view
     # zoom in so one image pixel spans many screen pixels: no rounding to a neighbour
     view.view_box.setRange(xRange=(col - 8, col + 8), yRange=(row - 8, row + 8), padding=0)
@@ -109,6 +112,23 @@ def test_drop_opens_file(window, sample_path):
                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
     window.dropEvent(event)
     assert window.film is not None and sample_path.name in window.windowTitle()
+
+
+def test_several_paths_open_as_film_list(window, sample_path, tmp_path, warnings):
+    """What a file manager's "open with" passes (%F): the films become the list."""
+    import shutil
+
+    second = tmp_path / "second.png"
+    shutil.copy(sample_path, second)
+    assert window.open_paths([sample_path, tmp_path / "gone.png", second])
+    assert window.film_list.count() == 2 and window.film_list.currentRow() == 0
+    assert sample_path.name in window.windowTitle()
+    assert "1 of 3 paths are not files" in window.statusBar().currentMessage()
+    assert window.step_film(1) and "second.png" in window.windowTitle()
+
+    assert not window.open_paths([tmp_path / "a.dcm", tmp_path / "b.dcm"])
+    assert warnings and "None of the 2 paths" in warnings[-1][1]
+    assert "second.png" in window.windowTitle()  # the shown film is kept
 
 
 def test_geometry_persists(qtbot, settings):

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from tests.gui.test_enhancement import _run, _setup
+from xrayview.core import weights
 from xrayview.core.enhance import drain, super_resolve
 from xrayview.core.weights import load_model
 from xrayview.gui import enhance_controller, pipeline
@@ -77,7 +78,7 @@ def faults(monkeypatch, models):
 
     plan = Faults()
     plan.nets = []
-    real = pipeline.load_model
+    real = weights.load_model  # the pipeline imports it on the worker at each run
 
     def fake(name, device="cpu", root=None):
         net = real(name, device=device, root=root)
@@ -86,7 +87,7 @@ def faults(monkeypatch, models):
             plan.nets.append(net)
         return net
 
-    monkeypatch.setattr(pipeline, "load_model", fake)
+    monkeypatch.setattr(weights, "load_model", fake)
     return plan
 
 
@@ -426,6 +427,7 @@ def test_identifiers_hidden_until_toggled_and_never_logged(models_window, qtbot,
     p.model_combo.setCurrentIndex(p.model_combo.findData("vdsr"))
     p.dehaze_check.setChecked(True)
     p.steps_spin.setValue(2)
+    qtbot.waitUntil(lambda: p.devices_known, timeout=30000)
     p.device_combo.setCurrentIndex(p.device_combo.findData("cpu"))
     win.controller.tile = 64
     assert _run(win, qtbot) is not None

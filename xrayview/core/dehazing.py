@@ -14,9 +14,8 @@ change its result (each tile would see a different proxy).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Generator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -24,94 +23,12 @@ from torch import nn
 
 from xrayview.core import metrics, similarity
 from xrayview.core.cancel import CancelFlag, Cancelled, check_cancel
+from xrayview.core.stop_rule import METRIC_NAMES, DehazeStep, StopRule
 
 log = logging.getLogger(__name__)
 
-METRIC_NAMES = ("psnr_prev", "ssim_prev", "psnr_input", "ssim_input", "ici_input",
-                "rms_contrast", "mean_brightness", "mean_gradient", "step_change")
-
 __all__ = ["METRIC_NAMES", "Cancelled", "DehazeStep", "StopRule", "dehaze_steps",
            "step_metrics"]
-
-
-@dataclass(frozen=True)
-class DehazeStep:
-    """One iteration of dehazing.
-
-    ``image``: float32 (H, W) in [0, 1], the iterate after this step. ``metrics``: floats
-    keyed by :data:`METRIC_NAMES` - PSNR (dB, inf if unchanged) and SSIM against the
-    previous iterate and against the input, ICI against the input, RMS contrast, mean
-    brightness and mean gradient of this iterate, and ``step_change`` = mean |this - prev|.
-    ``stopped``/``reason``: whether the stop rule fired here, and why.
-    """
-
-    step: int
-    image: np.ndarray
-    metrics: dict[str, float]
-    stopped: bool = False
-    reason: str = ""
-
-
-@dataclass
-class StopRule:
-    """When to stop dehazing; thread-safe to change while a run is in progress.
-
-    Fires, checked in this order, when
-      * ``metric`` (a key of :data:`METRIC_NAMES`) is below ``threshold`` (``stop_below``;
-        above it when False) - default: SSIM against the input < 0.9;
-      * ``step_change`` (mean absolute change between iterates, [0, 1] units) < ``epsilon``;
-      * the step index reaches ``max_steps``.
-    ``rollback``: when the threshold fires, return the previous iterate (the last one
-    within the threshold) instead of the one that crossed it.
-    Change fields with :meth:`update` (or plain assignment); :meth:`should_stop` reads a
-    consistent snapshot under a lock at every step.
-    """
-
-    metric: str = "ssim_input"
-    threshold: float = 0.9
-    epsilon: float = 2e-3  # tuned on the validation split (MODEL_CARD.md)
-    max_steps: int = 10
-    stop_below: bool = True
-    rollback: bool = False
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False,
-                                  compare=False)
-
-    def __post_init__(self) -> None:
-        if self.metric not in METRIC_NAMES:
-            raise ValueError(f"unknown stop metric {self.metric!r}; one of {METRIC_NAMES}")
-
-    def update(self, **changes: float | int | str | bool) -> None:
-        """Change fields atomically, e.g. ``rule.update(threshold=0.95)`` from the GUI."""
-        with self._lock:
-            for name, value in changes.items():
-                if name.startswith("_") or not hasattr(self, name):
-                    raise AttributeError(f"StopRule has no field {name!r}")
-                if name == "metric" and value not in METRIC_NAMES:
-                    raise ValueError(f"unknown stop metric {value!r}")
-                setattr(self, name, value)
-
-    def snapshot(self) -> dict[str, float | int | str | bool]:
-        """The current settings as a plain dict (read under the lock)."""
-        with self._lock:
-            return {k: getattr(self, k) for k in ("metric", "threshold", "epsilon",
-                                                  "max_steps", "stop_below", "rollback")}
-
-    def should_stop(self, step: DehazeStep) -> tuple[bool, str]:
-        """(stop?, reason) for ``step`` (reads its ``step`` and ``metrics``).
-
-        The reason is "" or starts with "threshold:", "converged:" or "max steps:".
-        """
-        s = self.snapshot()
-        value = step.metrics[s["metric"]]
-        if (value < s["threshold"]) if s["stop_below"] else (value > s["threshold"]):
-            side = "below" if s["stop_below"] else "above"
-            return True, f"threshold: {s['metric']} {value:.4f} {side} {s['threshold']:.4f}"
-        change = step.metrics["step_change"]
-        if change < s["epsilon"]:
-            return True, f"converged: step change {change:.2e} < epsilon {s['epsilon']:.2e}"
-        if step.step >= s["max_steps"]:
-            return True, f"max steps: {step.step} of {s['max_steps']}"
-        return False, ""
 
 
 def step_metrics(original: np.ndarray, previous: np.ndarray,

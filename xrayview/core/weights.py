@@ -7,20 +7,16 @@ Manifest (schema 1, validated against ``manifest_schema.MANIFEST_SCHEMA``)::
                          "scales": [2, 3, 4], "sha256": "<64 hex digits>",
                          "training": {...}, "metrics": {...}}, ...}}
 
-The models folder is ``$XRAYVIEW_MODELS_DIR`` when set, else ``models/`` inside a frozen
-(PyInstaller) bundle, else ``models/`` at the repository root. A weights file is a
-state_dict read with ``torch.load(..., weights_only=True)`` from the very bytes whose
-sha256 was checked against the manifest; any mismatch is refused with a ``WeightsError``.
+Where the folder is and what it lists: ``core.model_manifest`` (no torch; re-exported
+here). A weights file is a state_dict read with ``torch.load(..., weights_only=True)``
+from the very bytes whose sha256 was checked against the manifest; any mismatch is
+refused with a ``WeightsError``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import json
-import os
-import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,87 +25,18 @@ from torch import nn
 
 from xrayview.core.device import pick_device
 from xrayview.core.manifest_schema import SCHEMA_VERSION, validate_manifest  # noqa: F401
+from xrayview.core.model_manifest import (  # noqa: F401
+    MANIFEST_NAME,
+    MODELS_ENV,
+    ModelEntry,
+    WeightsError,
+    available_models,
+    model_entry,
+    models_dir,
+    read_manifest,
+    sha256_file,
+)
 from xrayview.core.nets import ARCHITECTURES
-
-MODELS_ENV = "XRAYVIEW_MODELS_DIR"
-MANIFEST_NAME = "manifest.json"
-
-
-class WeightsError(Exception):
-    """Trained weights are missing, damaged or do not match the manifest (one-line message)."""
-
-
-@dataclass(frozen=True)
-class ModelEntry:
-    """One validated manifest entry; ``path`` is the weights file (it may not exist)."""
-
-    name: str
-    arch: str
-    file: str
-    kwargs: dict[str, Any]
-    scales: list[int]
-    sha256: str
-    path: Path
-    training: dict[str, Any] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
-
-
-def models_dir() -> Path:
-    """The folder holding manifest.json (see the module docstring for the search order)."""
-    env = os.environ.get(MODELS_ENV)
-    if env:
-        return Path(env)
-    frozen_root = getattr(sys, "_MEIPASS", None)
-    candidates = [Path(frozen_root) / "models"] if frozen_root else []
-    candidates.append(Path(__file__).resolve().parents[2] / "models")
-    candidates.append(Path(sys.prefix) / "share" / "xrayview" / "models")
-    return next((c for c in candidates if (c / MANIFEST_NAME).is_file()), candidates[0])
-
-
-def _entry(name: str, raw: dict[str, Any], root: Path) -> ModelEntry:
-    """A ModelEntry from an entry that passed the schema."""
-    return ModelEntry(name, raw["arch"], raw["file"], dict(raw["kwargs"]),
-                      [int(s) for s in raw["scales"]], raw["sha256"].lower(), root / raw["file"],
-                      dict(raw.get("training", {})), dict(raw.get("metrics", {})))
-
-
-def read_manifest(root: Path | None = None) -> dict[str, ModelEntry] | None:
-    """All validated entries of the manifest in ``root`` (default ``models_dir()``).
-
-    Returns None when there is no manifest; raises WeightsError when it does not follow
-    ``manifest_schema.MANIFEST_SCHEMA`` (the message names the first problem).
-    """
-    root = models_dir() if root is None else Path(root)
-    path = root / MANIFEST_NAME
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WeightsError(f"models/{MANIFEST_NAME} cannot be read: {exc}") from exc
-    problems = validate_manifest(data)
-    if problems:
-        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-        raise WeightsError(problems[0] + more)
-    return {name: _entry(name, raw, root) for name, raw in data["models"].items()}
-
-
-def available_models(root: Path | None = None) -> list[str]:
-    """Names in the manifest whose weights file is present (sorted); [] without a manifest."""
-    entries = read_manifest(root) or {}
-    return sorted(n for n, e in entries.items() if e.path.is_file())
-
-
-def model_entry(name: str, root: Path | None = None) -> ModelEntry:
-    """The manifest entry for ``name``; WeightsError when the manifest or entry is missing."""
-    entries = read_manifest(root)
-    if entries is None:
-        raise WeightsError(f"no trained weights for {name!r} (models/{MANIFEST_NAME} missing)")
-    if name not in entries:
-        known = ", ".join(sorted(entries)) or "none"
-        raise WeightsError(f"no trained weights for {name!r} in models/{MANIFEST_NAME} "
-                           f"(available: {known})")
-    return entries[name]
 
 
 def _state_dict(obj: Any, entry: ModelEntry) -> dict[str, torch.Tensor]:
@@ -143,7 +70,7 @@ def load_model(name: str, device: str | torch.device = "cpu",
                            f"the manifest's {entry.sha256[:12]}... (damaged or replaced file)")
     try:
         obj = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises many types for bad pickles
+    except Exception as exc:
         reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
         raise WeightsError(f"{entry.file} cannot be loaded as weights: {reason}") from exc
     try:
@@ -159,12 +86,3 @@ def load_model(name: str, device: str | torch.device = "cpu",
     model.weights_scales = list(entry.scales)
     dev = pick_device(device) if isinstance(device, str) else device
     return model.to(dev).eval()
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file (for writing manifests)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

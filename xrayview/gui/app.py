@@ -53,7 +53,8 @@ def report_uncaught(exc_type: type[BaseException], exc: BaseException,
 
 
 def run(paths: Sequence[str]) -> int:
-    """Show the viewer with the first of ``paths`` (else the bundled sample film).
+    """Show the viewer with ``paths`` (several files: as the film list), else the
+    bundled sample film.
 
     Returns the Qt event loop's exit code.
     """
@@ -72,10 +73,7 @@ def run(paths: Sequence[str]) -> int:
     try:
         window = MainWindow()
         window.show()
-        if len(paths) > 1:
-            log.info("Opening %s; the other %d file(s) are ignored in this version",
-                     paths[0], len(paths) - 1)
-        window.open_path(paths[0] if paths else sample_film_path())
+        window.open_paths(list(paths) if paths else [sample_film_path()])
         return app.exec()
     finally:
         sys.excepthook = previous_hook

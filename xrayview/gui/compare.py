@@ -19,6 +19,7 @@ from PySide6.QtCore import QRectF, QTimer, Signal
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from xrayview.core.film import Film
+from xrayview.gui.plot_cache import cache_axes
 from xrayview.gui.presets import window_preset
 from xrayview.gui.viewer import FilmView
 
@@ -49,6 +50,7 @@ class DifferenceView(FilmView):
                                          label="enhanced − reference")
         self.color_bar.setImageItem(self.image_item)
         self.graphics_layout.addItem(self.color_bar, 0, 1)
+        cache_axes(self.color_bar)
         self.limit = 0.1
 
     def show_difference(self, diff: np.ndarray | None, scale: int) -> None:

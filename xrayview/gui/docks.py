@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLineEdit, QTreeWidget, Q
                                QVBoxLayout, QWidget)
 
 from xrayview.core.film import Film
+from xrayview.gui.plot_cache import cache_axes
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ class HistogramPanel(QWidget):
         self.plot.setLabel("bottom", "normalised value")
         self.plot.setLabel("left", "log10 count")
         self.plot.setMenuEnabled(False)
+        cache_axes(self.plot)
         self.original_curve = self.plot.plot([], [], stepMode="center", fillLevel=0,
                                              brush=(180, 180, 180, 90), pen="w")
         self.enhanced_curve = self.plot.plot([], [], stepMode="center",

@@ -16,8 +16,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from xrayview.core.dehazing import DehazeStep, StopRule
 from xrayview.core.film import Film
+from xrayview.core.stop_rule import DehazeStep, StopRule
 from xrayview.gui.compare import CompareView
 from xrayview.gui.docks import HistogramPanel
 from xrayview.gui.enhance_panel import MODEL_LABELS, EnhancePanel

@@ -2,22 +2,24 @@
 
 Models without trained weights are listed but disabled, with a tooltip saying why. The
 panel only collects settings and shows progress; ``gui.enhance_controller`` runs jobs.
+Devices are listed on a background thread once the event loop runs (listing them imports
+torch, ~1.5 s); until then the list holds "Automatic", which a run may use.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
                                QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from xrayview.core.dehazing import METRIC_NAMES, StopRule
-from xrayview.core.device import list_devices
-from xrayview.core.weights import WeightsError, available_models
+from xrayview.core.model_manifest import WeightsError, available_models
+from xrayview.core.stop_rule import METRIC_NAMES, StopRule
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +59,40 @@ def model_availability() -> dict[str, str]:
             for name in ("none", "srcnn", "vdsr", "dehaze")}
 
 
+class DeviceProbe:
+    """Lists the devices on a daemon thread (importing torch takes ~1.5 s).
+
+    ``result`` is None until done, then list[DeviceInfo] or, when listing failed, a
+    one-line reason (str). No Qt object is touched from the thread: the panel polls
+    ``result`` with a timer (a signal emitted from a plain Python thread stalled the GUI
+    thread's event processing for seconds in PySide6 6.11).
+    """
+
+    def __init__(self) -> None:
+        self.result: object = None
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="xrayview-device-probe", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            from xrayview.core.device import list_devices
+
+            result: object = list_devices()
+        except Exception as exc:  # a broken torch/CUDA install: the CPU may still work
+            log.warning("listing devices failed: %s", exc)
+            result = f"devices could not be listed ({type(exc).__name__}); using automatic"
+        self.result = result
+
+
 class EnhancePanel(QWidget):
-    """Signals: ``runRequested()``, ``cancelRequested()``, ``thresholdEdited(float)``."""
+    """Signals: ``runRequested()``, ``cancelRequested()``, ``thresholdEdited(float)``,
+    ``devicesListed()`` (the device list is filled in)."""
 
     runRequested = Signal()
     cancelRequested = Signal()
     thresholdEdited = Signal(float)
+    devicesListed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,8 +101,13 @@ class EnhancePanel(QWidget):
             self.model_combo.addItem(label, name)
         self.scale_spin = QSpinBox(minimum=1, maximum=4, value=2, suffix=" ×")
         self.device_combo = QComboBox()
-        for info in list_devices():
-            self.device_combo.addItem(info.label, info.name)
+        self.device_combo.addItem("Automatic (listing devices…)", "auto")
+        self.device_combo.setToolTip("GPU when there is one, else the CPU")
+        self.devices_known = False
+        self._probe = DeviceProbe()
+        self._probe_timer = QTimer(self, interval=50)
+        self._probe_timer.timeout.connect(self._poll_devices)
+        QTimer.singleShot(0, self._start_probe)  # once the window is up
 
         self.dehaze_check = QCheckBox("Dehazing")
         self.steps_spin = QSpinBox(minimum=1, maximum=100, value=5)
@@ -133,6 +168,29 @@ class EnhancePanel(QWidget):
         self.threshold_spin.valueChanged.connect(self.thresholdEdited)
         self.dehaze_check.toggled.connect(self._update_enabled)
         self.refresh_models()
+        self.select_best_model()
+
+    def _start_probe(self) -> None:
+        self._probe.start()
+        self._probe_timer.start()
+
+    def _poll_devices(self) -> None:
+        if self._probe.result is not None:
+            self._probe_timer.stop()
+            self._set_devices(self._probe.result)
+
+    def _set_devices(self, found: object) -> None:
+        """Fill the device list: "Automatic", then CUDA GPUs, MPS, the CPU (DeviceInfo)."""
+        self.device_combo.setItemText(0, "Automatic (GPU if available)")
+        if isinstance(found, str):
+            self.device_combo.setToolTip(found)
+        else:
+            for info in found:
+                self.device_combo.addItem(info.label, info.name)
+            # the best device first, as "auto" would pick it; "Automatic" stays available
+            self.device_combo.setCurrentIndex(1 if self.device_combo.count() > 1 else 0)
+        self.devices_known = True
+        self.devicesListed.emit()
 
     def refresh_models(self) -> None:
         """Enable the models whose weights exist; disabled ones say why in a tooltip."""
@@ -154,6 +212,12 @@ class EnhancePanel(QWidget):
         if self.dehaze_reason:
             self.dehaze_check.setChecked(False)
         self._update_enabled()
+
+    def select_best_model(self) -> None:
+        """Choose the strongest model with weights (VDSR, else SRCNN, else none)."""
+        model = self.model_combo.model()
+        usable = [i for i in range(self.model_combo.count()) if model.item(i).isEnabled()]
+        self.model_combo.setCurrentIndex(usable[-1] if usable else 0)
 
     def model_enabled(self, name: str) -> bool:
         """Whether ``name`` can be chosen."""

@@ -380,19 +380,31 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
         """Open a dropped folder, or the dropped files as a list (the first one shown)."""
         paths = [Path(p) for p in self._dropped_paths(event)]
-        if not paths:
-            return
-        event.acceptProposedAction()
-        if len(paths) > 1:
-            self._folder = [p for p in paths if p.is_file()]
-            self.film_list.blockSignals(True)
-            self.film_list.clear()
-            self.film_list.addItems([p.name for p in self._folder])
-            self.film_list.blockSignals(False)
-            self.films_dock.show()
-            self.step_film(0, absolute=True)
-        else:
-            self.open_path(paths[0])
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    def open_paths(self, paths: list[str | Path]) -> bool:
+        """Open one film or folder, or several files as the film list (the first shown);
+        what a drop, the command line and a file manager's "open with" all do."""
+        paths = [Path(p) for p in paths]
+        if len(paths) == 1:
+            return self.open_path(paths[0])
+        files = [p for p in paths if p.is_file()]
+        if not files:
+            QMessageBox.warning(self, "Cannot open films",
+                                f"None of the {len(paths)} paths is a readable file.")
+            return False
+        if len(files) < len(paths):
+            self.statusBar().showMessage(
+                f"{len(paths) - len(files)} of {len(paths)} paths are not files; skipped", 5000)
+        self._folder = files
+        self.film_list.blockSignals(True)
+        self.film_list.clear()
+        self.film_list.addItems([p.name for p in self._folder])
+        self.film_list.blockSignals(False)
+        self.films_dock.show()
+        return self.step_film(0, absolute=True)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         """Cancel and wait for a running job, then remember geometry and dock layout."""

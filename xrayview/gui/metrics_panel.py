@@ -19,7 +19,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHeaderView, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from xrayview.core.dehazing import METRIC_NAMES, DehazeStep
+from xrayview.core.stop_rule import METRIC_NAMES, DehazeStep
+from xrayview.gui.plot_cache import cache_axes
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class MetricsPanel(QWidget):
             plot.addLegend(offset=(5, 2), labelTextSize="8pt", colCount=5,
                            brush=(0, 0, 0, 170))
             plot.setMenuEnabled(False)
+            cache_axes(plot)
             plot.scene().sigMouseClicked.connect(
                 lambda ev, p=plot: self._on_click(p, ev))
         self.unit_plot.setXLink(self.db_plot)

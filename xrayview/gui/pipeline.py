@@ -14,6 +14,9 @@ carries arrays that the job never touches again.
 Super-resolution runs ``core.tiling.run_tiled`` on the bicubic pre-upsampled film, as
 ``core.enhance.super_resolve`` does, but into an output buffer this module owns, so the
 finished region of each tile can be copied out while the rest is still being computed.
+
+The torch-based core is imported inside the functions, i.e. on the worker thread at the
+first run, so that the window starts without importing torch (issue 6 cold start).
 """
 
 from __future__ import annotations
@@ -24,17 +27,15 @@ import threading
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from xrayview.core import metrics
 from xrayview.core.cancel import check_cancel
-from xrayview.core.degrade import crop_to_multiple, downscale, veil
-from xrayview.core.dehazing import DehazeStep, StopRule, dehaze_steps
-from xrayview.core.device import pick_device
-from xrayview.core.enhance import describe_enhancement, upsample
-from xrayview.core.tiling import TileProgress, run_tiled
-from xrayview.core.weights import load_model
+from xrayview.core.stop_rule import DehazeStep, StopRule
+
+if TYPE_CHECKING:
+    from xrayview.core.tiling import TileProgress
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,8 @@ def result_metrics(image: np.ndarray, bicubic: np.ndarray,
     Always: no-reference measures and PSNR/SSIM against the bicubic input. In reference
     mode also the true PSNR/SSIM/ICI of the result and of bicubic against ground truth.
     """
+    from xrayview.core import metrics
+
     table = {
         "psnr_vs_bicubic": metrics.psnr(bicubic, image),
         "ssim_vs_bicubic": metrics.ssim(bicubic, image),
@@ -134,6 +137,12 @@ def run_enhancement(request: EnhanceRequest, cancel: threading.Event | None = No
     Raises WeightsError for missing weights, ValueError for a bad scale or device,
     ``Cancelled`` when ``cancel`` is set (checked between tiles and steps).
     """
+    from xrayview.core.dehazing import dehaze_steps
+    from xrayview.core.device import pick_device
+    from xrayview.core.enhance import describe_enhancement, upsample
+    from xrayview.core.tiling import TileProgress, run_tiled
+    from xrayview.core.weights import load_model
+
     t0 = time.perf_counter()
     device = pick_device(request.device)
     net = None if request.model == "none" else load_model(request.model, device="cpu")
@@ -193,6 +202,8 @@ def reference_input(pixels: np.ndarray, scale: int, veil_strength: float = 0.0,
     veiled with ``veil_strength`` in [0, 1] (0: no veil).
     """
     import torch
+
+    from xrayview.core.degrade import crop_to_multiple, downscale, veil
 
     truth = np.ascontiguousarray(crop_to_multiple(np.asarray(pixels, np.float32), scale))
     if scale == 1:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 from xrayview.core.film import Film
 from xrayview.gui.plot_cache import cache_axes
 from xrayview.gui.presets import window_preset
+from xrayview.gui.pyramid_image import PyramidImageItem
 from xrayview.gui.viewer import FilmView
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ class CompareView(QWidget):
         self._refresh = QTimer(self, singleShot=True, interval=REFRESH_MS)
         self._refresh.timeout.connect(self.enhanced.refresh)
 
-        self.swipe_item = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
+        self.swipe_item = PyramidImageItem(axisOrder="row-major", autoDownsample=True)
         self.swipe_item.setZValue(5)
         self.swipe_line = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen("y", width=2))
         self.swipe_line.setZValue(10)

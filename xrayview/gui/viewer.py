@@ -21,6 +21,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from xrayview.core.film import Film
+from xrayview.gui.pyramid_image import PyramidImageItem
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class FilmView(QWidget):
         self.graphics.setCentralItem(self.graphics_layout)
         self.view_box = FilmViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.graphics_layout.addItem(self.view_box, 0, 0)
-        self.image_item = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
+        self.image_item = PyramidImageItem(axisOrder="row-major", autoDownsample=True)
         self.view_box.addItem(self.image_item)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.view_box.rightDragged.connect(self._on_right_drag)

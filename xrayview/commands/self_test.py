@@ -2,8 +2,10 @@
 
 Loads the bundled sample film; runs SRCNN x2, VDSR x2 and two dehazing steps on its
 central 256 x 256 region (small, so the check takes seconds on a CPU); computes metrics;
-writes a 16-bit PNG and a derived DICOM to a temporary folder and reads both back; and,
-when Qt is installed, builds the main window offscreen. Prints one line per check.
+writes a 16-bit PNG and a derived DICOM to a temporary folder and reads both back;
+encodes the region as RLE, JPEG-LS, JPEG 2000 and JPEG Baseline DICOM and reads each back
+(``self_test_codecs``: are the decoder plugins there, e.g. in a frozen bundle); and, when
+Qt is installed, builds the main window offscreen. Prints one line per check.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from xrayview.commands import EXIT_INTERNAL, EXIT_OK
+from xrayview.commands.self_test_codecs import check_codecs
 
 REGION = 256
 
@@ -64,6 +67,7 @@ def _models_and_exports(film, say) -> None:
             err = float(np.abs(back.pixels - final).max())
             _check(err <= 1.0 / 65535 + 1e-6, f"{suffix} export differs by {err:.2e}")
             say(f"wrote and re-read {path.name} ({back.bits_stored}-bit {back.source_format})")
+        check_codecs(region, Path(tmp), _check, say)
 
 
 def run_self_test(say=print) -> int:

@@ -76,6 +76,10 @@ def test_dehazing_steps_plot_and_click(models_window, qtbot, small_film):
     assert len(result.steps) == 3 and result.stop_reason.startswith("max steps")
     xs, ys = win.metrics.curves["ssim_input"].getData()
     assert list(xs) == [1, 2, 3] and len(ys) == 3
+    for plot in (win.metrics.db_plot, win.metrics.unit_plot):  # ticks at whole steps only
+        axis = plot.getPlotItem().getAxis("bottom")
+        ticks = [v for _, values in axis.tickValues(0.8, 3.2, 600) for v in values]
+        assert ticks and all(float(v).is_integer() for v in ticks), ticks
     with qtbot.waitSignal(win.metrics.stepClicked) as blocker:
         win.metrics.select_x(1.8)
     assert blocker.args == [2]

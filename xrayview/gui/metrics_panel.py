@@ -33,6 +33,15 @@ def _finite(value: float) -> float:
     return float(value) if math.isfinite(value) else float("nan")
 
 
+class StepAxis(pg.AxisItem):
+    """A bottom axis for dehazing steps: ticks only at whole steps."""
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph API)
+        levels = [(spacing, offset) for spacing, offset in super().tickSpacing(minVal, maxVal, size)
+                  if spacing >= 1.0]
+        return levels or [(1.0, 0.0)]
+
+
 class MetricsPanel(QWidget):
     """Signals: ``thresholdChanged(float)`` (line dragged), ``stepClicked(int)``."""
 
@@ -41,8 +50,10 @@ class MetricsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.db_plot = pg.PlotWidget(title="PSNR (dB)")
-        self.unit_plot = pg.PlotWidget(title="Similarity, contrast, change")
+        self.db_plot = pg.PlotWidget(title="PSNR (dB)",
+                                     axisItems={"bottom": StepAxis("bottom")})
+        self.unit_plot = pg.PlotWidget(title="Similarity, contrast, change",
+                                       axisItems={"bottom": StepAxis("bottom")})
         for plot in (self.db_plot, self.unit_plot):
             plot.setLabel("bottom", "dehazing step")
             plot.showGrid(x=True, y=True, alpha=0.3)

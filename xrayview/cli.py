@@ -61,7 +61,8 @@ def _add_evaluate_parser(sub) -> None:
     e.add_argument("--subset", default="test", choices=["test", "val", "train"])
     e.add_argument("--scales", type=int, nargs="+", default=[2, 3, 4])
     e.add_argument("--methods", nargs="+", default=["srcnn", "vdsr", "vdsr+dehaze"],
-                   help="methods besides bicubic: srcnn, vdsr, vdsr+dehaze")
+                   help="methods besides bicubic: srcnn, vdsr, vdsr+dehaze; srcnn-x8, vdsr-x8 "
+                        "(8-fold self-ensemble), vdsr-x8+dehaze")
     e.add_argument("--out", default="evaluation", help="output folder")
     e.add_argument("--limit", type=int, default=None, help="at most N films (per dataset order)")
     e.add_argument("--crop", type=int, default=None,
@@ -198,6 +199,9 @@ def _add_enhance_parser(sub) -> None:
     e.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
     e.add_argument("--tile", type=int, default=None,
                    help="tile size in pixels (default: 1024 on the CPU, 2048 on a GPU)")
+    e.add_argument("--self-ensemble", action="store_true",
+                   help="average the network over the 8 rotations and flips of the film "
+                        "(8x the time; see the model card for what it gains)")
     e.add_argument("--json", action="store_true",
                    help="print metrics and the dehazing step history as JSON on stdout")
     e.add_argument("--deidentify", action="store_true",

@@ -74,8 +74,11 @@ def run_enhance(args: argparse.Namespace) -> int:
     state: dict = {}
     t0 = time.perf_counter()
     events: list[str] = []
+    ensemble = getattr(args, "self_ensemble", False)
+    if ensemble and net is None:
+        raise BadInput("--self-ensemble needs a network (--model srcnn or vdsr).")
     gen = super_resolve(film, net if net is not None else "none", scale, device=device,
-                        tile=args.tile)
+                        tile=args.tile, self_ensemble=ensemble)
     while True:
         try:
             p = next(gen)
@@ -85,8 +88,9 @@ def run_enhance(args: argparse.Namespace) -> int:
         if p.event:
             events.append(p.event)
         eta = f", about {p.eta_s:.0f} s left" if p.eta_s else ""
-        _enhance_progress(f"{args.model} x{scale}: tile {p.done}/{p.total} ({p.fraction:.0%}), "
-                          f"{p.elapsed_s:.1f} s{eta}", state, final=p.done == p.total)
+        what = f"{args.model} x{scale}" + (" (self-ensemble x8)" if ensemble else "")
+        _enhance_progress(f"{what}: tile {p.done}/{p.total} ({p.fraction:.0%}), "
+                          f"{p.elapsed_s:.1f} s{eta}", state, final=p.fraction >= 1.0)
     t_sr = time.perf_counter() - t0
     steps, reason, rule = [], "", None
     if dnet is not None:
@@ -109,7 +113,7 @@ def run_enhance(args: argparse.Namespace) -> int:
     description = describe_enhancement(net if net is not None else "none", scale, dehaze=dnet,
                                        dehaze_steps_run=len(steps),
                                        stop_threshold=rule.threshold if rule else None,
-                                       stop_reason=reason)
+                                       stop_reason=reason, self_ensemble=ensemble)
     out_path = save_film(image, args.output, film, scale=scale, description=description,
                          deidentify=getattr(args, "deidentify", False))
     total = time.perf_counter() - t0

@@ -18,6 +18,7 @@ from xrayview.core.evaluate import (
     evaluate_films,
     markdown_table,
     restore,
+    restore_self_ensemble,
     summarise,
 )
 from xrayview.core.report_figures import sr_comparison
@@ -31,12 +32,16 @@ def _methods(names: list[str], device) -> dict:
     methods = {}
     for name in names:
         base = name.split("+")[0]
-        if base not in ("srcnn", "vdsr"):
+        arch = base.removesuffix("-x8")  # "-x8": the 8-fold self-ensemble of the network
+        if arch not in ("srcnn", "vdsr"):
             raise ValueError(f"unknown method {name!r}")
         if "+" in name:
             dehazer = load_model("dehaze", device=device)
             methods[name] = lambda img, m=dehazer: drain(
                 dehaze_steps(img, m, StopRule(), device=device))
+        elif base.endswith("-x8"):
+            net = load_model(arch, device=device)
+            methods[name] = lambda img, m=net: restore_self_ensemble(m, img, device=device)
         else:
             net = load_model(base, device=device)
             methods[name] = lambda img, m=net: restore(m, img, device=device)

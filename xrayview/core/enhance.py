@@ -27,6 +27,8 @@ from xrayview.core.degrade import upscale
 from xrayview.core.device import default_tiling, pick_device
 from xrayview.core.dehazing import DehazeStep, StopRule, dehaze_steps
 from xrayview.core.film import Film
+from xrayview.core.self_ensemble import TRANSFORMS
+from xrayview.core.self_ensemble import self_ensemble as run_self_ensemble
 from xrayview.core.tiling import TileProgress, run_tiled
 from xrayview.core.weights import load_model
 
@@ -90,10 +92,20 @@ def _resolve_model(model: nn.Module | str | None) -> nn.Module | None:
     return model
 
 
+def _indexed(gen: Generator[Y, Any, T]) -> Generator[tuple[int, Y], None, T]:
+    """Yield (0, record) for each record of ``gen`` and return its value (one pass)."""
+    while True:
+        try:
+            record = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        yield 0, record
+
+
 def super_resolve(film_or_array: Film | np.ndarray, model: nn.Module | str | None = "vdsr",
                   scale: int = 2, device: str | torch.device = "auto", tile: int | None = None,
                   cancel: CancelFlag = None, *, batch: int | None = None,
-                  precision: str = "auto",
+                  precision: str = "auto", self_ensemble: bool = False,
                   ) -> Generator[TileProgress, None, np.ndarray]:
     """Super-resolve a film by ``scale``; yields TileProgress per tile, returns the result.
 
@@ -106,6 +118,9 @@ def super_resolve(film_or_array: Film | np.ndarray, model: nn.Module | str | Non
     Progress ``elapsed_s``/``eta_s`` count from this call (upsampling included); an
     out-of-memory retry or CPU fallback is reported in ``event`` (see ``run_tiled``).
     With model "none" a single record covers the whole output.
+    self_ensemble: average the network over the 8 rotations/flips of the input
+    (``core.self_ensemble``; 8 passes: fractions span all of them, each record's tile
+    region is in its pass's rotated frame).
     Returns float32 (H*scale, W*scale) clipped to [0, 1].
     Raises ValueError for a bad scale, tile or device, WeightsError for missing weights.
     """
@@ -137,24 +152,34 @@ def super_resolve(film_or_array: Film | np.ndarray, model: nn.Module | str | Non
     x = _upsample_on_device(pixels, scale, dev) if dev.type == "cuda" else upsample(pixels,
                                                                                     scale)
     h, w = x.shape
-    out = np.empty((h, w), dtype=np.float32)
-    tiles = run_tiled(net, x, tile=tile, device=dev, out=out, cancel=cancel, batch=batch,
-                      precision=precision)
+    passes = len(TRANSFORMS) if self_ensemble else 1
+    if self_ensemble:  # 8 passes on the host copy of the input (core.self_ensemble)
+        host = x if isinstance(x, np.ndarray) else x.cpu().numpy()
+        gen = run_self_ensemble(lambda a: run_tiled(net, a, tile=tile, device=dev,
+                                                    cancel=cancel, batch=batch,
+                                                    precision=precision), host)
+    else:
+        gen = _indexed(run_tiled(net, x, tile=tile, device=dev,
+                                 out=np.empty((h, w), dtype=np.float32), cancel=cancel,
+                                 batch=batch, precision=precision))
     while True:
         try:
-            p = next(tiles)
-        except StopIteration:
+            i, p = next(gen)
+        except StopIteration as stop:
+            out = stop.value
             break
+        fraction = (i + p.fraction) / passes
         elapsed = time.perf_counter() - t0
-        eta = elapsed * (1 - p.fraction) / p.fraction if p.fraction > 0 else None
-        yield dataclasses.replace(p, elapsed_s=elapsed, eta_s=eta)
+        eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
+        yield dataclasses.replace(p, fraction=fraction, elapsed_s=elapsed, eta_s=eta)
     np.clip(out, 0.0, 1.0, out=out)
     return out
 
 
 def describe_enhancement(model: nn.Module | str | None, scale: int, *,
                          dehaze: nn.Module | None = None, dehaze_steps_run: int = 0,
-                         stop_threshold: float | None = None, stop_reason: str = "") -> str:
+                         stop_threshold: float | None = None, stop_reason: str = "",
+                         self_ensemble: bool = False) -> str:
     """One line for a derived DICOM's DerivationDescription (and logs): what was done.
 
     Names the model, the sha256 of its weights, the scale and the dehazing steps.
@@ -167,7 +192,8 @@ def describe_enhancement(model: nn.Module | str | None, scale: int, *,
         name = getattr(model, "weights_name", type(model).__name__.lower())
         sha = getattr(model, "weights_sha256", "")
         parts.append(f"{name} x{scale}" + (f" (weights sha256 {sha[:16]})" if sha else "")
-                     + ("" if scale == 1 else " after bicubic pre-upsampling"))
+                     + ("" if scale == 1 else " after bicubic pre-upsampling")
+                     + (", self-ensemble of 8 rotations/flips" if self_ensemble else ""))
     if dehaze_steps_run:
         sha = getattr(dehaze, "weights_sha256", "")
         text = f"dehazing {dehaze_steps_run} step(s)"

@@ -24,6 +24,7 @@ from xrayview.core.degrade import simulate_low_resolution
 from xrayview.core.enhance import drain
 from xrayview.core.io import load_film
 from xrayview.core.metrics import ici, psnr, ssim
+from xrayview.core.self_ensemble import self_ensemble
 from xrayview.core.tiling import run_tiled
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,14 @@ def restore(model: torch.nn.Module, bicubic: np.ndarray, device: str = "cpu",
             tile: int = 512) -> np.ndarray:
     """Apply an SR network to a pre-upsampled film (H, W) in [0, 1]; float32, clipped."""
     out = drain(run_tiled(model, bicubic, tile=tile, device=device, precision="fp32"))
+    return np.clip(out, 0.0, 1.0)
+
+
+def restore_self_ensemble(model: torch.nn.Module, bicubic: np.ndarray, device: str = "cpu",
+                          tile: int = 512) -> np.ndarray:
+    """``restore`` averaged over the 8 rotations/flips (``core.self_ensemble``)."""
+    out = drain(self_ensemble(lambda a: run_tiled(model, a, tile=tile, device=device,
+                                                  precision="fp32"), bicubic))
     return np.clip(out, 0.0, 1.0)
 
 

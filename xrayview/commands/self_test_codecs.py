@@ -16,31 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from xrayview.core.io.synthetic_dicom import minimal_dataset
+
 LOSSLESS = (  # (transfer syntax UID name in pydicom.uid, label)
     ("RLELossless", "RLE Lossless"),
     ("JPEGLSLossless", "JPEG-LS Lossless"),
     ("JPEG2000Lossless", "JPEG 2000 Lossless"),
 )
-
-
-def _dataset(pixels: np.ndarray, bits_stored: int):
-    """A minimal Secondary Capture dataset holding ``pixels`` (uint8 or uint16, (H, W))."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
-
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.Modality = "OT"
-    ds.set_pixel_data(pixels, photometric_interpretation="MONOCHROME2",
-                      bits_stored=bits_stored)
-    return ds
 
 
 def _jpeg_baseline(pixels8: np.ndarray):
@@ -53,7 +35,7 @@ def _jpeg_baseline(pixels8: np.ndarray):
     buf = io.BytesIO()
     Image.fromarray(pixels8).save(buf, format="JPEG", quality=90)
     expected = np.asarray(Image.open(io.BytesIO(buf.getvalue())), dtype=np.uint8)
-    ds = _dataset(pixels8, 8)
+    ds = minimal_dataset(pixels8, 8)
     ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
     ds.PixelData = encapsulate([buf.getvalue()])
     ds["PixelData"].VR = "OB"
@@ -78,7 +60,7 @@ def check_codecs(region: np.ndarray, folder: Path, check: Callable[[bool, str], 
 
     values12 = np.round(region * 4095.0).astype(np.uint16)
     for uid_name, label in LOSSLESS:
-        ds = _dataset(values12, 12)
+        ds = minimal_dataset(values12, 12)
         try:
             ds.compress(getattr(pydicom.uid, uid_name))
         except (RuntimeError, ValueError, ImportError) as exc:  # no encoder plugin

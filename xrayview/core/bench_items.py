@@ -102,21 +102,11 @@ def dehaze_item(film: np.ndarray, dev: torch.device) -> BenchItem:
 
 def write_test_dicom(path: Path, size: int, seed: int = 0) -> Path:
     """Write a (size, size) uint16 12-bit MONOCHROME2 DX DICOM of a synthetic film."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+    from xrayview.core.io.synthetic_dicom import minimal_dataset
 
     pixels = np.round(synthetic_film(size, seed) * 4095.0).astype(np.uint16)
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.Modality, ds.PatientName, ds.PatientID = "DX", "Bench^Synthetic", "BENCH0001"
-    ds.set_pixel_data(pixels, photometric_interpretation="MONOCHROME2", bits_stored=12)
+    ds = minimal_dataset(pixels, 12, modality="DX")
+    ds.PatientName, ds.PatientID = "Bench^Synthetic", "BENCH0001"
     ds.ImagerPixelSpacing = [0.15, 0.15]
     ds.save_as(path, enforce_file_format=True)
     return path

@@ -204,8 +204,7 @@ class EnhancePanel(QWidget):
             item.setToolTip(reasons.get(name) or f"{MODEL_LABELS[name]}: weights found")
             item.setData(reasons.get(name) or None, Qt.ItemDataRole.ToolTipRole)
         if not model.item(self.model_combo.currentIndex()).isEnabled():
-            usable = [i for i in range(self.model_combo.count()) if model.item(i).isEnabled()]
-            self.model_combo.setCurrentIndex(usable[-1] if usable else 0)
+            self.select_best_model()
         self.dehaze_reason = reasons.get("dehaze", "")
         self.dehaze_check.setToolTip(self.dehaze_reason or "Iterative CNN dehazing after "
                                      "super-resolution, one step at a time")

@@ -85,6 +85,15 @@ def test_dehazing_steps_plot_and_click(models_window, qtbot, small_film):
     assert blocker.args == [2]
     assert win.compare.enhanced.image is result.steps[1].image
     assert "step 2" in win.compare.enhanced.title_label.text()
+    for plot, legend in win.metrics.legends.items():  # readable names, beside the data area
+        labels = [label.text for _, label in legend.items]
+        assert labels and all("_" not in text for text in labels), labels
+        data_area = plot.getPlotItem().vb.sceneBoundingRect()
+        assert legend.sceneBoundingRect().left() >= data_area.right() - 1  # (pen width)
+    assert "SSIM vs input" in [label.text for _, label in win.metrics.legends[
+        win.metrics.unit_plot].items]
+    assert "Dehazing steps" in win.metrics.table_labels()
+    assert win.metrics.table_values()["dehazing_steps"] == "3.0000"
     win.reference_combo.setCurrentIndex(win.reference_combo.findData("previous"))
     np.testing.assert_allclose(win.compare.difference.image,
                                result.steps[1].image - result.steps[0].image, atol=1e-6)
@@ -179,6 +188,9 @@ def test_reference_mode_and_exports(models_window, qtbot, small_film, tmp_path):
     win.panel.veil_spin.setValue(0.3)
     result = _run(win, qtbot)
     assert win.compare.film.shape == (48, 40) and result.image.shape == (96, 80)
+    assert win.compare.original.title_label.text() == (
+        "Original: the film downscaled ×2 and veiled 0.3 (reference mode)")
+    assert "Result: SSIM vs truth" in win.metrics.table_labels()
     for key in ("true_psnr_result", "true_ssim_result", "true_ici_result", "true_psnr_bicubic"):
         assert np.isfinite(result.metrics[key])
     win.reference_combo.setCurrentIndex(win.reference_combo.findData("truth"))
@@ -262,3 +274,13 @@ def test_window_starts_without_importing_torch(tmp_path):
                          timeout=120, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "heavy: \n" in out.stdout, out.stdout
+
+
+@pytest.mark.parametrize("scale, veil, text", [
+    (2, 0.0, "Original: the film downscaled ×2 (reference mode)"),
+    (1, 0.5, "Original: the film veiled 0.5 (reference mode)"),
+    (1, 0.0, "Original: the film unchanged (reference mode)")])
+def test_reference_title_says_what_was_done(scale, veil, text):
+    from xrayview.gui.enhance_controller import reference_title
+
+    assert reference_title(scale, veil) == text

@@ -13,6 +13,13 @@ import numpy as np
 
 METRIC_NAMES = ("psnr_prev", "ssim_prev", "psnr_input", "ssim_input", "ici_input",
                 "rms_contrast", "mean_brightness", "mean_gradient", "step_change")
+METRIC_LABELS = {  # how the viewer names each metric
+    "psnr_prev": "PSNR vs previous step (dB)", "ssim_prev": "SSIM vs previous step",
+    "psnr_input": "PSNR vs input (dB)", "ssim_input": "SSIM vs input",
+    "ici_input": "ICI vs input", "rms_contrast": "RMS contrast",
+    "mean_brightness": "Mean brightness", "mean_gradient": "Mean gradient",
+    "step_change": "Step change",
+}
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,12 @@ def degraded_film(film: Film, pixels: np.ndarray, scale: int) -> Film:
         pixel_spacing_mm=None if spacing is None else (spacing[0] * scale, spacing[1] * scale))
 
 
+def reference_title(scale: int, veil: float) -> str:
+    """Title of the Original view in reference mode: what was done to the film."""
+    done = ([f"downscaled ×{scale}"] if scale > 1 else []) + ([f"veiled {veil:g}"] if veil > 0 else [])
+    return f"Original: the film {' and '.join(done) or 'unchanged'} (reference mode)"
+
+
 class EnhanceController(QObject):
     """Signals: ``resultReady(EnhanceResult)``, ``jobFinished()``, ``message(str)``."""
 
@@ -100,10 +106,8 @@ class EnhanceController(QObject):
         truth = None
         if s.reference_mode:
             low, truth = reference_input(self.source.pixels, s.scale, s.veil)
-            veil = f", veil {s.veil:g}" if s.veil > 0 else ""
             self.compare.set_film(degraded_film(self.source, low, s.scale),
-                                  title=f"Original: the film degraded ×{s.scale}{veil} "
-                                        "(reference mode)")
+                                  title=reference_title(s.scale, s.veil))
         elif self.compare.film is not self.source:
             self.compare.set_film(self.source)
         film = self.compare.film

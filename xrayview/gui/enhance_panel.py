@@ -19,18 +19,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QVBoxLayout, QWidget)
 
 from xrayview.core.model_manifest import WeightsError, available_models
-from xrayview.core.stop_rule import METRIC_NAMES, StopRule
+from xrayview.core.stop_rule import METRIC_LABELS, METRIC_NAMES, StopRule
 
 log = logging.getLogger(__name__)
 
 MODEL_LABELS = {"none": "None (bicubic only)", "srcnn": "SRCNN", "vdsr": "VDSR"}
-METRIC_LABELS = {
-    "psnr_prev": "PSNR vs previous step (dB)", "ssim_prev": "SSIM vs previous step",
-    "psnr_input": "PSNR vs input (dB)", "ssim_input": "SSIM vs input",
-    "ici_input": "ICI vs input", "rms_contrast": "RMS contrast",
-    "mean_brightness": "Mean brightness", "mean_gradient": "Mean gradient",
-    "step_change": "Step change",
-}
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """MetricsPanel: live dehazing metric curves, a draggable stop threshold, a metrics table.
 
 Two plots share the step axis: PSNR metrics (dB) and the unitless ones (SSIM, ICI,
-contrast, brightness, gradient, step change). Each curve grows by one point per step.
+contrast, brightness, gradient, step change). Each curve grows by one point per step;
+the legends sit beside the plots, so they never cover the curves.
 The stop threshold is a horizontal ``InfiniteLine`` in the plot holding the stop metric;
 dragging it emits ``thresholdChanged`` (the controller forwards it to the running
 ``StopRule`` and to the spin box). Clicking a plot emits ``stepClicked(step)`` for the
@@ -16,15 +17,25 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QHeaderView, QSplitter, QTableWidget,
+from PySide6.QtWidgets import (QHeaderView, QSizePolicy, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from xrayview.core.stop_rule import METRIC_NAMES, DehazeStep
+from xrayview.core.stop_rule import METRIC_LABELS, METRIC_NAMES, DehazeStep
 from xrayview.gui.plot_cache import cache_axes
 
 log = logging.getLogger(__name__)
 
 DB_METRICS = ("psnr_prev", "psnr_input")
+TABLE_LABELS = {  # result table rows (keys of pipeline.result_metrics and the controller)
+    "psnr_vs_bicubic": "PSNR vs bicubic (dB)", "ssim_vs_bicubic": "SSIM vs bicubic",
+    "rms_contrast": "RMS contrast", "mean_brightness": "Mean brightness",
+    "mean_gradient": "Mean gradient",
+    "true_psnr_result": "Result: PSNR vs truth (dB)", "true_ssim_result": "Result: SSIM vs truth",
+    "true_ici_result": "Result: ICI vs truth",
+    "true_psnr_bicubic": "Bicubic: PSNR vs truth (dB)",
+    "true_ssim_bicubic": "Bicubic: SSIM vs truth", "true_ici_bicubic": "Bicubic: ICI vs truth",
+    "seconds": "Time (s)", "dehazing_steps": "Dehazing steps",
+}
 COLORS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
           "#bfef45", "#fabed4")
 
@@ -54,11 +65,16 @@ class MetricsPanel(QWidget):
                                      axisItems={"bottom": StepAxis("bottom")})
         self.unit_plot = pg.PlotWidget(title="Similarity, contrast, change",
                                        axisItems={"bottom": StepAxis("bottom")})
+        self.legends: dict[pg.PlotWidget, pg.LegendItem] = {}
         for plot in (self.db_plot, self.unit_plot):
             plot.setLabel("bottom", "dehazing step")
             plot.showGrid(x=True, y=True, alpha=0.3)
-            plot.addLegend(offset=(5, 2), labelTextSize="8pt", colCount=5,
-                           brush=(0, 0, 0, 170))
+            legend = pg.LegendItem(labelTextSize="8pt", colCount=1, verSpacing=-6)
+            legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+            layout = plot.getPlotItem().layout
+            layout.addItem(legend, 2, 3)  # right of the data area
+            layout.setAlignment(legend, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+            self.legends[plot] = legend
             plot.setMenuEnabled(False)
             cache_axes(plot)
             plot.scene().sigMouseClicked.connect(
@@ -70,6 +86,7 @@ class MetricsPanel(QWidget):
             self.curves[name] = plot.plot([], [], name=name, symbol="o", symbolSize=5,
                                           pen=pg.mkPen(COLORS[i % len(COLORS)], width=2),
                                           symbolBrush=COLORS[i % len(COLORS)])
+            self.legends[plot].addItem(self.curves[name], METRIC_LABELS.get(name, name))
         self.threshold_line = pg.InfiniteLine(angle=0, movable=True,
                                               pen=pg.mkPen("y", width=2, style=Qt.PenStyle.DashLine),
                                               hoverPen=pg.mkPen("r", width=3),
@@ -176,17 +193,24 @@ class MetricsPanel(QWidget):
         self.stepClicked.emit(min(candidates, key=lambda s: abs(s - x)))
 
     def set_table(self, values: dict[str, float]) -> None:
-        """Show ``values`` (name -> number) in the table."""
+        """Show ``values`` (key -> number) in the table, each row under its readable label."""
         self.table.setRowCount(len(values))
         for row, (name, value) in enumerate(values.items()):
-            self.table.setItem(row, 0, QTableWidgetItem(name))
+            label = QTableWidgetItem(TABLE_LABELS.get(name, name))
+            label.setData(Qt.ItemDataRole.UserRole, name)
+            label.setToolTip(name)
+            self.table.setItem(row, 0, label)
             text = f"{value:.4f}" if math.isfinite(value) else str(value)
             item = QTableWidgetItem(text)
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(row, 1, item)
 
     def table_values(self) -> dict[str, str]:
-        """The table as name -> shown text (for tests and exports)."""
-        return {self.table.item(r, 0).text(): self.table.item(r, 1).text()
+        """The table as key -> shown value text (for tests and exports)."""
+        return {self.table.item(r, 0).data(Qt.ItemDataRole.UserRole): self.table.item(r, 1).text()
                 for r in range(self.table.rowCount())}
+
+    def table_labels(self) -> list[str]:
+        """The row labels as shown."""
+        return [self.table.item(r, 0).text() for r in range(self.table.rowCount())]
 

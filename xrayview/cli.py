@@ -59,7 +59,8 @@ def _add_evaluate_parser(sub) -> None:
     e.add_argument("--data", required=True, help="corpus folder, e.g. ../shared/data/cxr")
     e.add_argument("--split", default="models/data_split.json", help="split file")
     e.add_argument("--subset", default="test", choices=["test", "val", "train"])
-    e.add_argument("--scales", type=int, nargs="+", default=[2, 3, 4])
+    e.add_argument("--scales", type=int, nargs="*", default=[2, 3, 4],
+                   help="super-resolution scales; none to skip that comparison")
     e.add_argument("--methods", nargs="+", default=["srcnn", "vdsr", "vdsr+dehaze"],
                    help="methods besides bicubic: srcnn, vdsr, vdsr+dehaze; srcnn-x8, vdsr-x8 "
                         "(8-fold self-ensemble), vdsr-x8+dehaze")
@@ -102,6 +103,10 @@ def _add_train_parser(sub) -> None:
                    help='constructor arguments as JSON, e.g. \'{"proxy_size": 32}\'')
     t.add_argument("--mixed-precision", choices=["auto", "off"], default="auto",
                    help="auto: bf16 autocast where the CPU/GPU supports it")
+    t.add_argument("--clean-fraction", type=float, default=0.2,
+                   help="dehazer: share of training views left unveiled (0 <= f < 1)")
+    t.add_argument("--unroll", type=int, default=1,
+                   help="dehazer: take the loss after this many successive steps")
     t.add_argument("--no-register", action="store_true",
                    help="do not record the weights in <out>/manifest.json")
 

@@ -25,6 +25,10 @@ def run_train(args: argparse.Namespace) -> int:
         raise BadInput("--patch must be a multiple of 12 (so scales 2, 3, 4 divide it), >= 24.")
     if any(s not in (1, 2, 3, 4) for s in args.scales):
         raise BadInput("--scales must be within 1..4.")
+    if not 0.0 <= args.clean_fraction < 1.0:
+        raise BadInput("--clean-fraction must be at least 0 and below 1.")
+    if args.unroll < 1:
+        raise BadInput("--unroll must be at least 1.")
     try:
         arch_kwargs = json.loads(args.arch_kwargs)
         assert isinstance(arch_kwargs, dict)
@@ -37,7 +41,9 @@ def run_train(args: argparse.Namespace) -> int:
                       scales=list(args.scales), seed=args.seed, val_every=args.val_every,
                       max_minutes=args.max_minutes, device=args.device,
                       threads=args.threads, resume=args.resume,
-                      mixed_precision=args.mixed_precision, kwargs=arch_kwargs)
+                      mixed_precision=args.mixed_precision,
+                      clean_fraction=args.clean_fraction, unroll=args.unroll,
+                      kwargs=arch_kwargs)
     gen = train(cfg)
     last_print = 0.0
     while True:

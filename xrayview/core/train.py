@@ -8,7 +8,10 @@ a ``TrainResult``. Several GPUs or machines: run the same command under
 writes checkpoints and weights.
 
 Dehazer batches: whole-film views resized to ``patch`` pixels (``extract_film_views``),
-veiled by ``degrade.veil_batch``. Super-resolution batches: uint16 patches of ``patch`` pixels (a multiple of 12, so every
+veiled by ``degrade.veil_batch`` (a ``clean_fraction`` of them left clean); the loss
+(and the validation) is taken after ``unroll`` successive applications of the model, as
+the viewer applies it step by step, so a dehazed or clean film is taught to stay put.
+Super-resolution batches: uint16 patches of ``patch`` pixels (a multiple of 12, so every
 scale in {2, 3, 4} divides it) are degraded on the fly (``degrade.low_resolution_pair``,
 one random scale per batch), flipped/rotated, and the L1 loss is taken over the patch
 less a ``loss_border`` frame.
@@ -62,6 +65,8 @@ class TrainConfig:
     threads: int | None = None
     resume: str | None = None
     mixed_precision: str = "auto"  # "auto": bf16 autocast where the hardware has it; "off"
+    clean_fraction: float = 0.2  # dehazer: share of training views left unveiled
+    unroll: int = 1  # dehazer: loss after this many successive applications (>= 1)
     kwargs: dict = field(default_factory=dict)
 
 
@@ -114,12 +119,20 @@ def autocast_dtype(device: torch.device, mode: str) -> torch.dtype | None:
     return None
 
 
-def _degrade(arch: str, hr: torch.Tensor, scale: int, gen: torch.Generator) -> torch.Tensor:
+def _degrade(arch: str, hr: torch.Tensor, scale: int, gen: torch.Generator,
+             clean_fraction: float = 0.2) -> torch.Tensor:
     if arch == "dehaze":
         from xrayview.core.degrade import veil_batch
 
-        return veil_batch(hr, generator=gen)
+        return veil_batch(hr, generator=gen, clean_fraction=clean_fraction)
     return low_resolution_pair(hr, scale)
+
+
+def _apply(net: torch.nn.Module, x: torch.Tensor, unroll: int) -> torch.Tensor:
+    """The model applied ``unroll`` times in succession (once for super-resolution)."""
+    for _ in range(max(1, unroll)):
+        x = net(x)
+    return x
 
 
 def _augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -131,11 +144,13 @@ def _augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def validate(model: torch.nn.Module, arch: str, val: PatchBank, scales: list[int],
-             border: int, device: torch.device) -> float:
+             border: int, device: torch.device, clean_fraction: float = 0.2,
+             unroll: int = 1) -> float:
     """PSNR gain (dB) of the model over its degraded input on validation patches.
 
     Super-resolution: the mean of per-patch gains. Dehazing: the gain of the pooled mean
-    squared errors (clean validation films have zero input error).
+    squared errors (clean validation films have zero input error) after ``unroll``
+    successive applications, with ``clean_fraction`` of the films left clean.
     """
     gen = torch.Generator().manual_seed(1234)
     gains = []
@@ -144,8 +159,9 @@ def validate(model: torch.nn.Module, arch: str, val: PatchBank, scales: list[int
         for s in scales if arch != "dehaze" else [1]:
             hr = torch.from_numpy(val.batch(np.arange(len(val.patches))))
             for chunk in torch.split(hr, 32):
-                x = _degrade(arch, chunk, s, gen)
-                y = model(x.to(device)).clamp(0, 1).cpu()
+                x = _degrade(arch, chunk, s, gen, clean_fraction)
+                y = _apply(model, x.to(device), unroll if arch == "dehaze" else 1)
+                y = y.clamp(0, 1).cpu()
                 sl = (..., slice(border, -border), slice(border, -border))
                 mse_in = F.mse_loss(x[sl], chunk[sl], reduction="none").mean(dim=(1, 2, 3))
                 mse_out = F.mse_loss(y[sl], chunk[sl], reduction="none").mean(dim=(1, 2, 3))
@@ -172,6 +188,11 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
         raise ValueError(f"unknown architecture {cfg.arch!r}; choose from {sorted(ARCHITECTURES)}")
     if cfg.patch % 12:
         raise ValueError("patch must be a multiple of 12 so scales 2, 3 and 4 divide it")
+    if not 0.0 <= cfg.clean_fraction < 1.0:
+        raise ValueError("clean_fraction must be in [0, 1)")
+    if cfg.unroll < 1:
+        raise ValueError("unroll must be at least 1")
+    unroll = cfg.unroll if cfg.arch == "dehaze" else 1
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -236,10 +257,11 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
         idx = rng.integers(0, len(bank.patches), cfg.batch)
         hr = torch.from_numpy(_augment(bank.batch(idx), rng))
         scale = int(rng.choice(cfg.scales))  # one scale per batch
-        x = _degrade(cfg.arch, hr, scale, gen).to(device, memory_format=torch.channels_last)
+        x = _degrade(cfg.arch, hr, scale, gen, cfg.clean_fraction)
+        x = x.to(device, memory_format=torch.channels_last)
         hr = hr.to(device)
         with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
-            y = net(x)
+            y = _apply(net, x, unroll)
         loss = F.l1_loss(y[..., b:-b, b:-b].float(), hr[..., b:-b, b:-b])
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -253,12 +275,13 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
         last = it + 1 == cfg.iterations
         out_of_time = cfg.max_minutes is not None and elapsed > cfg.max_minutes * 60
         if rank == 0 and ((it + 1) % cfg.val_every == 0 or last or out_of_time):
-            gain = validate(model, cfg.arch, val, cfg.scales, b, device)
+            gain = validate(model, cfg.arch, val, cfg.scales, b, device, cfg.clean_fraction,
+                            unroll)
             state = {"model": model.state_dict(), "optimizer": opt.state_dict(),
                      "iteration": it + 1, "best_gain": max(best_gain, gain),
                      "config": json.dumps(asdict(cfg))}
-            if gain > best_gain:
-                best_gain = gain
+            if gain > best_gain or not best_path.exists():  # (a first -inf/NaN still counts)
+                best_gain = gain if gain > best_gain else best_gain
                 _save_atomic(state, best_path)
             _save_atomic(state, ckpt_path)
         elif rank == 0 and (it + 1) % cfg.checkpoint_every == 0:

@@ -106,7 +106,7 @@ def _add_train_parser(sub) -> None:
     t.add_argument("--clean-fraction", type=float, default=0.2,
                    help="dehazer: share of training views left unveiled (0 <= f < 1)")
     t.add_argument("--unroll", type=int, default=1,
-                   help="dehazer: take the loss after this many successive steps")
+                   help="dehazer: loss averaged over this many successive steps")
     t.add_argument("--no-register", action="store_true",
                    help="do not record the weights in <out>/manifest.json")
 

@@ -8,9 +8,11 @@ a ``TrainResult``. Several GPUs or machines: run the same command under
 writes checkpoints and weights.
 
 Dehazer batches: whole-film views resized to ``patch`` pixels (``extract_film_views``),
-veiled by ``degrade.veil_batch`` (a ``clean_fraction`` of them left clean); the loss
-(and the validation) is taken after ``unroll`` successive applications of the model, as
-the viewer applies it step by step, so a dehazed or clean film is taught to stay put.
+veiled by ``degrade.veil_batch`` (a ``clean_fraction`` of them left clean); with
+``unroll`` K > 1 the model is applied K times in succession, as the viewer applies it
+step by step, and the loss is the mean over the K iterates: the first step is taught to
+remove the whole veil and the later ones to leave a dehazed (or clean) film alone. The
+validation scores the last iterate.
 Super-resolution batches: uint16 patches of ``patch`` pixels (a multiple of 12, so every
 scale in {2, 3, 4} divides it) are degraded on the fly (``degrade.low_resolution_pair``,
 one random scale per batch), flipped/rotated, and the L1 loss is taken over the patch
@@ -66,7 +68,7 @@ class TrainConfig:
     resume: str | None = None
     mixed_precision: str = "auto"  # "auto": bf16 autocast where the hardware has it; "off"
     clean_fraction: float = 0.2  # dehazer: share of training views left unveiled
-    unroll: int = 1  # dehazer: loss after this many successive applications (>= 1)
+    unroll: int = 1  # dehazer: loss over this many successive applications (>= 1)
     kwargs: dict = field(default_factory=dict)
 
 
@@ -128,11 +130,13 @@ def _degrade(arch: str, hr: torch.Tensor, scale: int, gen: torch.Generator,
     return low_resolution_pair(hr, scale)
 
 
-def _apply(net: torch.nn.Module, x: torch.Tensor, unroll: int) -> torch.Tensor:
-    """The model applied ``unroll`` times in succession (once for super-resolution)."""
+def _iterates(net: torch.nn.Module, x: torch.Tensor, unroll: int) -> list[torch.Tensor]:
+    """The ``unroll`` successive outputs net(x), net(net(x)), ... (at least one)."""
+    out = []
     for _ in range(max(1, unroll)):
         x = net(x)
-    return x
+        out.append(x)
+    return out
 
 
 def _augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -160,7 +164,7 @@ def validate(model: torch.nn.Module, arch: str, val: PatchBank, scales: list[int
             hr = torch.from_numpy(val.batch(np.arange(len(val.patches))))
             for chunk in torch.split(hr, 32):
                 x = _degrade(arch, chunk, s, gen, clean_fraction)
-                y = _apply(model, x.to(device), unroll if arch == "dehaze" else 1)
+                y = _iterates(model, x.to(device), unroll if arch == "dehaze" else 1)[-1]
                 y = y.clamp(0, 1).cpu()
                 sl = (..., slice(border, -border), slice(border, -border))
                 mse_in = F.mse_loss(x[sl], chunk[sl], reduction="none").mean(dim=(1, 2, 3))
@@ -261,8 +265,8 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
         x = x.to(device, memory_format=torch.channels_last)
         hr = hr.to(device)
         with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
-            y = _apply(net, x, unroll)
-        loss = F.l1_loss(y[..., b:-b, b:-b].float(), hr[..., b:-b, b:-b])
+            ys = _iterates(net, x, unroll)
+        loss = sum(F.l1_loss(y[..., b:-b, b:-b].float(), hr[..., b:-b, b:-b]) for y in ys) / len(ys)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

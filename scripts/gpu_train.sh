@@ -14,6 +14,6 @@ common=(--data .gpu_data/cxr --split .gpu_data/split.json --out "$OUT/models" --
         --max-minutes "$MIN" --val-per-film 4)
 python -m xrayview train --arch vdsr   "${common[@]}" --iterations 20000 --batch 64 --lr 5e-4 --val-every 2000 2>&1 | tee "$OUT/models/train_vdsr.log"
 python -m xrayview train --arch srcnn  "${common[@]}" --iterations 20000 --batch 64 --lr 5e-4 --val-every 2000 2>&1 | tee "$OUT/models/train_srcnn.log"
-python -m xrayview train --arch dehaze "${common[@]}" --iterations 8000 --batch 32 --lr 1e-3 --val-every 1000 --patch 252 --per-film 16 2>&1 | tee "$OUT/models/train_dehaze.log"
+python -m xrayview train --arch dehaze "${common[@]}" --iterations 8000 --batch 32 --lr 1e-3 --val-every 1000 --patch 252 --per-film 16 --clean-fraction 0.2 --unroll 2 2>&1 | tee "$OUT/models/train_dehaze.log"
 rm -rf "$OUT/models/checkpoints"
 ls -la "$OUT/models"

@@ -266,7 +266,8 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
         hr = hr.to(device)
         with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
             ys = _iterates(net, x, unroll)
-        loss = sum(F.l1_loss(y[..., b:-b, b:-b].float(), hr[..., b:-b, b:-b]) for y in ys) / len(ys)
+        loss = sum(F.l1_loss(y[..., b:-b, b:-b].float(), hr[..., b:-b, b:-b])
+                   for y in ys) / len(ys)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

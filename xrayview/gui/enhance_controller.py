@@ -41,7 +41,8 @@ def degraded_film(film: Film, pixels: np.ndarray, scale: int) -> Film:
 
 def reference_title(scale: int, veil: float) -> str:
     """Title of the Original view in reference mode: what was done to the film."""
-    done = ([f"downscaled ×{scale}"] if scale > 1 else []) + ([f"veiled {veil:g}"] if veil > 0 else [])
+    done = [f"downscaled ×{scale}"] if scale > 1 else []
+    done += [f"veiled {veil:g}"] if veil > 0 else []
     return f"Original: the film {' and '.join(done) or 'unchanged'} (reference mode)"
 
 

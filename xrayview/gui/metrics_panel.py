@@ -207,7 +207,8 @@ class MetricsPanel(QWidget):
 
     def table_values(self) -> dict[str, str]:
         """The table as key -> shown value text (for tests and exports)."""
-        return {self.table.item(r, 0).data(Qt.ItemDataRole.UserRole): self.table.item(r, 1).text()
+        key = Qt.ItemDataRole.UserRole
+        return {self.table.item(r, 0).data(key): self.table.item(r, 1).text()
                 for r in range(self.table.rowCount())}
 
     def table_labels(self) -> list[str]:

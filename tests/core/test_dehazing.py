@@ -281,3 +281,17 @@ assert steps and metrics.ici(img, img) > 0.999
 assert not [m for m in sys.modules if m.split(".")[0] in ("PySide6", "shiboken6", "pyqtgraph")]
 """
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_default_stop_per_metric():
+    from xrayview.core.stop_rule import METRIC_NAMES, default_stop
+
+    assert default_stop("ssim_input") == (StopRule().threshold, StopRule().stop_below)
+    assert default_stop("psnr_prev") == (50.0, False)  # converged: little change per step
+    assert default_stop("rms_contrast", 0.2) == (pytest.approx(0.22), False)
+    assert default_stop("mean_brightness", 0.4)[0] == pytest.approx(0.42)
+    for name in METRIC_NAMES:  # every metric has one, usable by StopRule
+        threshold, below = default_stop(name)
+        StopRule(metric=name, threshold=threshold, stop_below=below)
+    with pytest.raises(ValueError, match="unknown stop metric"):
+        default_stop("sharpness")

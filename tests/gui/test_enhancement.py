@@ -284,3 +284,30 @@ def test_reference_title_says_what_was_done(scale, veil, text):
     from xrayview.gui.enhance_controller import reference_title
 
     assert reference_title(scale, veil) == text
+
+
+def test_stop_metric_offers_its_own_threshold_and_direction(models_window, qtbot, small_film):
+    from xrayview.core import metrics as measures
+
+    win = models_window
+    _setup(win, small_film, model="none", scale=1, dehaze=True, steps=5)
+    p = win.panel
+    p.metric_combo.setCurrentIndex(p.metric_combo.findData("rms_contrast"))
+    expected = 1.10 * measures.rms_contrast(small_film.pixels)  # 10 % above the film's
+    assert p.threshold_spin.value() == pytest.approx(expected, abs=1e-4)
+    assert win.metrics.threshold == pytest.approx(expected, abs=1e-4)
+    assert p.settings().stop_below is False and "rises above" in p.direction_combo.currentText()
+    assert win.metrics._line_plot is win.metrics.unit_plot
+    p.metric_combo.setCurrentIndex(p.metric_combo.findData("psnr_input"))
+    assert p.threshold_spin.value() == pytest.approx(30.0) and p.settings().stop_below
+    assert win.metrics._line_plot is win.metrics.db_plot
+    # a run stops on the chosen side: any contrast is above 0
+    p.metric_combo.setCurrentIndex(p.metric_combo.findData("rms_contrast"))
+    p.threshold_spin.setValue(0.0)
+    result = _run(win, qtbot)
+    assert len(result.steps) == 1 and result.stop_reason.startswith("threshold: rms_contrast")
+    assert "above" in result.stop_reason
+    p.set_running(True)  # the direction is fixed while a job runs (the threshold stays live)
+    assert not p.direction_combo.isEnabled() and p.threshold_spin.isEnabled()
+    p.set_running(False)
+    assert p.direction_combo.isEnabled()

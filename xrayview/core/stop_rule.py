@@ -21,6 +21,33 @@ METRIC_LABELS = {  # how the viewer names each metric
     "step_change": "Step change",
 }
 
+# A sensible stop condition per metric, (threshold, stop_below), for when the user picks
+# it: PSNR/SSIM against the input falling (drifting away from the film), against the
+# previous step rising (converged), the step change falling. Film-dependent measures are
+# relative to the film's own value (RELATIVE_STOP factors), e.g. stop when the RMS contrast
+# rises 10 % above the film's: over-enhancement.
+ABSOLUTE_STOP = {"psnr_prev": (50.0, False), "ssim_prev": (0.999, False),
+                 "psnr_input": (30.0, True), "ssim_input": (0.9, True),
+                 "ici_input": (0.9, True), "step_change": (1e-3, True)}
+RELATIVE_STOP = {"rms_contrast": (1.10, False), "mean_brightness": (1.05, False),
+                 "mean_gradient": (1.5, False)}
+
+
+def default_stop(metric: str, film_value: float | None = None) -> tuple[float, bool]:
+    """(threshold, stop_below) to offer for ``metric``.
+
+    ``film_value``: the metric of the film to be dehazed (needed for rms_contrast,
+    mean_brightness and mean_gradient; without it their factor is applied to 0.25, a
+    typical chest film's RMS contrast, brightness 0.5 and gradient 0.01).
+    """
+    if metric in ABSOLUTE_STOP:
+        return ABSOLUTE_STOP[metric]
+    if metric in RELATIVE_STOP:
+        factor, below = RELATIVE_STOP[metric]
+        typical = {"rms_contrast": 0.25, "mean_brightness": 0.5, "mean_gradient": 0.01}[metric]
+        return factor * (typical if film_value is None else film_value), below
+    raise ValueError(f"unknown stop metric {metric!r}; one of {METRIC_NAMES}")
+
 
 @dataclass(frozen=True)
 class DehazeStep:

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from xrayview.core.film import Film
-from xrayview.core.stop_rule import DehazeStep, StopRule
+from xrayview.core.stop_rule import RELATIVE_STOP, DehazeStep, StopRule, default_stop
 from xrayview.gui.compare import CompareView
 from xrayview.gui.docks import HistogramPanel
 from xrayview.gui.enhance_panel import MODEL_LABELS, EnhancePanel
@@ -93,6 +93,8 @@ class EnhanceController(QObject):
         self.metrics.clear()
         self.metrics.set_table({})
         self.histogram.set_original(film.pixels)
+        if self.panel.metric_combo.currentData() in RELATIVE_STOP:
+            self._offer_default_stop()  # a film-relative threshold follows the film
 
     # -- running ------------------------------------------------------------------------
     def is_running(self) -> bool:
@@ -114,6 +116,7 @@ class EnhanceController(QObject):
         film = self.compare.film
         self.histogram.set_original(film.pixels)
         self.stop_rule = StopRule(metric=s.stop_metric, threshold=s.threshold,
+                                  stop_below=s.stop_below,
                                   max_steps=s.max_steps)
         self._request = EnhanceRequest(film.pixels, s.model, s.scale, s.dehaze, self.stop_rule,
                                        s.device, tile=self.tile, ground_truth=truth)
@@ -245,3 +248,16 @@ class EnhanceController(QObject):
 
     def _on_metric_changed(self) -> None:
         self.metrics.set_stop_metric(self.panel.metric_combo.currentData())
+        self._offer_default_stop()
+
+    def _offer_default_stop(self) -> None:
+        """Threshold and direction that suit the chosen stop metric (and the open film)."""
+        metric = self.panel.metric_combo.currentData()
+        value = None
+        if metric in RELATIVE_STOP and self.source is not None:
+            from xrayview.core import metrics as measures  # scipy/skimage: not at start-up
+
+            value = getattr(measures, metric)(self.source.pixels)
+        threshold, below = default_stop(metric, value)
+        self.panel.set_stop_below(below)
+        self.set_threshold(threshold)

@@ -28,7 +28,8 @@ MODEL_LABELS = {"none": "None (bicubic only)", "srcnn": "SRCNN", "vdsr": "VDSR"}
 
 @dataclass(frozen=True)
 class PanelSettings:
-    """What the user chose. ``veil``: reference-mode veil strength in [0, 1]."""
+    """What the user chose. ``veil``: reference-mode veil strength in [0, 1];
+    ``stop_below``: stop when the metric falls below the threshold (else rises above)."""
 
     model: str
     scale: int
@@ -39,6 +40,7 @@ class PanelSettings:
     device: str
     reference_mode: bool
     veil: float
+    stop_below: bool = True
 
 
 def model_availability() -> dict[str, str]:
@@ -110,8 +112,13 @@ class EnhancePanel(QWidget):
         self.metric_combo.setCurrentIndex(METRIC_NAMES.index(StopRule.metric))
         self.threshold_spin = QDoubleSpinBox(minimum=-1000.0, maximum=1000.0, decimals=4,
                                              singleStep=0.005, value=StopRule.threshold)
-        self.threshold_spin.setToolTip("Stop when the metric falls below this value "
-                                       "(drag the line on the metric plot, even during a run)")
+        self.threshold_spin.setToolTip("Stop when the metric crosses this value (drag the "
+                                       "line on the metric plot, even during a run)")
+        self.direction_combo = QComboBox()
+        self.direction_combo.addItem("falls below the threshold", True)
+        self.direction_combo.addItem("rises above the threshold", False)
+        self.direction_combo.setToolTip("Which side of the threshold stops the dehazing; "
+                                        "choosing a stop metric sets a sensible default")
         self.reference_check = QCheckBox("Reference mode")
         self.reference_check.setToolTip(
             "Treat the loaded film as ground truth: degrade it (×scale, optional veil), "
@@ -137,6 +144,7 @@ class EnhancePanel(QWidget):
         dform.addRow(self.dehaze_check)
         dform.addRow("Max steps", self.steps_spin)
         dform.addRow("Stop metric", self.metric_combo)
+        dform.addRow("Stop when", self.direction_combo)
         dform.addRow("Threshold", self.threshold_spin)
         ref_box = QGroupBox("Reference mode")
         rform = QFormLayout(ref_box)
@@ -219,7 +227,7 @@ class EnhancePanel(QWidget):
     def _update_enabled(self) -> None:
         self.dehaze_check.setEnabled(not self.dehaze_reason)
         on = self.dehaze_check.isChecked()
-        for w in (self.steps_spin, self.metric_combo):
+        for w in (self.steps_spin, self.metric_combo, self.direction_combo):
             w.setEnabled(on)
 
     def settings(self) -> PanelSettings:
@@ -229,17 +237,23 @@ class EnhancePanel(QWidget):
             dehaze=self.dehaze_check.isChecked(), max_steps=self.steps_spin.value(),
             stop_metric=self.metric_combo.currentData(),
             threshold=self.threshold_spin.value(), device=self.device_combo.currentData(),
-            reference_mode=self.reference_check.isChecked(), veil=self.veil_spin.value())
+            reference_mode=self.reference_check.isChecked(), veil=self.veil_spin.value(),
+            stop_below=bool(self.direction_combo.currentData()))
 
     def set_running(self, running: bool) -> None:
         """Run/Cancel buttons and the form while a job runs (the threshold stays live)."""
         self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         for w in (self.model_combo, self.scale_spin, self.device_combo, self.dehaze_check,
-                  self.steps_spin, self.metric_combo, self.reference_check, self.veil_spin):
+                  self.steps_spin, self.metric_combo, self.direction_combo,
+                  self.reference_check, self.veil_spin):
             w.setEnabled(not running)
         if not running:
             self._update_enabled()
+
+    def set_stop_below(self, below: bool) -> None:
+        """Select the stop direction (True: falls below the threshold)."""
+        self.direction_combo.setCurrentIndex(self.direction_combo.findData(below))
 
     def show_progress(self, fraction: float, text: str) -> None:
         """Progress bar at ``fraction`` in [0, 1] and a status line."""

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 from xrayview import __version__
 from xrayview.commands import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, BadInput
+from xrayview.core.stop_rule import METRIC_NAMES
 
 log = logging.getLogger("xrayview")
 
@@ -199,8 +200,15 @@ def _add_enhance_parser(sub) -> None:
                    help="enlargement factor (default 2, or 1 with --model none)")
     e.add_argument("--dehaze-steps", type=int, default=0, metavar="K",
                    help="then dehaze, at most K iterations (default 0: no dehazing)")
+    e.add_argument("--stop-metric", default=None, metavar="M", choices=METRIC_NAMES,
+                   help="metric of the stop rule: " + ", ".join(METRIC_NAMES)
+                        + " (default ssim_input)")
     e.add_argument("--stop-threshold", type=float, default=None, metavar="T",
-                   help="stop dehazing when SSIM against its input falls below T (default 0.9)")
+                   help="stop dehazing when the stop metric crosses T (default: the metric's "
+                        "own, e.g. SSIM against the input below 0.9)")
+    e.add_argument("--stop-when", choices=["below", "above"], default=None,
+                   help="stop when the metric falls below or rises above T (default: the "
+                        "metric's own direction)")
     e.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
     e.add_argument("--tile", type=int, default=None,
                    help="tile size in pixels (default: 1024 on the CPU, 2048 on a GPU)")

@@ -55,6 +55,24 @@ def test_dehaze_only_with_step_history(models, film_png, tmp_path, capsys):
     assert load_film(out).shape == (40, 36)
 
 
+def test_stop_metric_and_direction(models, film_png, tmp_path, capsys):
+    from xrayview.core import metrics as measures
+
+    args = ["enhance", str(film_png), str(tmp_path / "o.png"), "--model", "none",
+            "--dehaze-steps", "3", "--device", "cpu", "--json", "--stop-metric", "rms_contrast"]
+    assert main(args) == 0  # the metric's own default: 10 % above the input's contrast
+    rule = json.loads(capsys.readouterr().out)["dehazing"]["stop_rule"]
+    expected = 1.10 * measures.rms_contrast(load_film(film_png).pixels)
+    assert rule["metric"] == "rms_contrast" and rule["stop_below"] is False
+    assert rule["threshold"] == pytest.approx(expected, rel=1e-6)
+    assert main([*args, "--stop-threshold", "0", "--stop-when", "above"]) == 0
+    report = json.loads(capsys.readouterr().out)["dehazing"]
+    assert len(report["steps"]) == 1 and "above" in report["stop_reason"]
+    assert main([*args, "--stop-threshold", "0", "--stop-when", "below"]) == 0
+    report = json.loads(capsys.readouterr().out)["dehazing"]  # contrast is never below 0
+    assert not report["stop_reason"].startswith("threshold")
+
+
 def test_dicom_in_dicom_out(models, tmp_path, capsys):
     stored = np.random.default_rng(1).integers(0, 4096, (24, 20), dtype=np.uint16)
     src = make_dicom(tmp_path / "in.dcm", stored, photometric="MONOCHROME1",
@@ -74,6 +92,8 @@ def test_dicom_in_dicom_out(models, tmp_path, capsys):
     (["--device", "gpu"], "unknown device"),
     (["--tile", "4"], "--tile"),
     (["--stop-threshold", "0.9"], "--dehaze-steps"),
+    (["--stop-metric", "rms_contrast"], "--dehaze-steps"),
+    (["--stop-when", "above"], "--dehaze-steps"),
     (["--dehaze-steps", "-1"], "--dehaze-steps"),
 ])
 def test_bad_options_exit_2(models, film_png, tmp_path, capsys, extra, message):

@@ -6,9 +6,12 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xrayview.commands import EXIT_OK, BadInput
+
+if TYPE_CHECKING:
+    from xrayview.core.stop_rule import StopRule
 
 
 def _enhance_progress(text: str | None, state: dict, final: bool = False) -> None:
@@ -34,12 +37,29 @@ def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def _stop_rule(args: argparse.Namespace, image) -> StopRule:
+    """The dehazing stop rule from --stop-metric/--stop-threshold/--stop-when; what is not
+    given comes from the metric's default (``default_stop``, film-relative measures taken
+    on ``image``, the dehazer's input)."""
+    from xrayview.core import metrics as measures
+    from xrayview.core.stop_rule import RELATIVE_STOP, StopRule, default_stop
+
+    metric = args.stop_metric or "ssim_input"
+    value = getattr(measures, metric)(image) if metric in RELATIVE_STOP else None
+    threshold, below = default_stop(metric, value)
+    if args.stop_threshold is not None:
+        threshold = args.stop_threshold
+    if args.stop_when is not None:
+        below = args.stop_when == "below"
+    return StopRule(metric=metric, threshold=threshold, stop_below=below,
+                    max_steps=args.dehaze_steps)
+
+
 def run_enhance(args: argparse.Namespace) -> int:
     from xrayview.commands import load_film_quietly
     from xrayview.core import metrics
     from xrayview.core.device import pick_device
     from xrayview.core.enhance import (
-        StopRule,
         dehaze_steps,
         describe_enhancement,
         super_resolve,
@@ -51,8 +71,11 @@ def run_enhance(args: argparse.Namespace) -> int:
     scale = args.scale if args.scale is not None else (1 if args.model == "none" else 2)
     if args.dehaze_steps < 0:
         raise BadInput("--dehaze-steps must be 0 or more.")
-    if args.stop_threshold is not None and not args.dehaze_steps:
-        raise BadInput("--stop-threshold needs --dehaze-steps K (K of at least 1).")
+    for flag, value in (("--stop-metric", args.stop_metric),
+                        ("--stop-threshold", args.stop_threshold),
+                        ("--stop-when", args.stop_when)):
+        if value is not None and not args.dehaze_steps:
+            raise BadInput(f"{flag} needs --dehaze-steps K (K of at least 1).")
     if args.tile is not None and args.tile < 16:
         raise BadInput("--tile must be at least 16 pixels.")
     try:
@@ -94,8 +117,7 @@ def run_enhance(args: argparse.Namespace) -> int:
     t_sr = time.perf_counter() - t0
     steps, reason, rule = [], "", None
     if dnet is not None:
-        rule = StopRule(max_steps=args.dehaze_steps, **(
-            {} if args.stop_threshold is None else {"threshold": args.stop_threshold}))
+        rule = _stop_rule(args, image)
         gen = dehaze_steps(image, dnet, rule, device=device)
         while True:
             try:

@@ -71,6 +71,12 @@ def test_stop_metric_and_direction(models, film_png, tmp_path, capsys):
     assert main([*args, "--stop-threshold", "0", "--stop-when", "below"]) == 0
     report = json.loads(capsys.readouterr().out)["dehazing"]  # contrast is never below 0
     assert not report["stop_reason"].startswith("threshold")
+    out = tmp_path / "kept.png"  # --stop-rollback: the step before the crossing one (the input)
+    assert main([*args[:2], str(out), *args[3:], "--stop-threshold", "0", "--stop-when",
+                 "above", "--stop-rollback"]) == 0
+    report = json.loads(capsys.readouterr().out)["dehazing"]
+    assert report["stop_reason"].endswith("; kept step 0") and report["stop_rule"]["rollback"]
+    np.testing.assert_allclose(load_film(out).pixels, load_film(film_png).pixels, atol=1 / 65535)
 
 
 def test_dicom_in_dicom_out(models, tmp_path, capsys):
@@ -94,6 +100,7 @@ def test_dicom_in_dicom_out(models, tmp_path, capsys):
     (["--stop-threshold", "0.9"], "--dehaze-steps"),
     (["--stop-metric", "rms_contrast"], "--dehaze-steps"),
     (["--stop-when", "above"], "--dehaze-steps"),
+    (["--stop-rollback"], "--dehaze-steps"),
     (["--dehaze-steps", "-1"], "--dehaze-steps"),
 ])
 def test_bad_options_exit_2(models, film_png, tmp_path, capsys, extra, message):

@@ -202,6 +202,8 @@ def test_dehaze_steps_rollback_returns_last_iterate_within_threshold():
     rule = StopRule(threshold=0.9, max_steps=50, rollback=True, epsilon=1e-4)
     records, final = _drain(dehaze_steps(_film(), Stretch(1.15), rule))
     assert final is records[-2].image
+    assert records[-1].reason.startswith("threshold")
+    assert records[-1].reason.endswith(f"; kept step {len(records) - 1}")
 
 
 def test_dehaze_steps_converges_and_hits_max_steps():

@@ -311,3 +311,7 @@ def test_stop_metric_offers_its_own_threshold_and_direction(models_window, qtbot
     assert not p.direction_combo.isEnabled() and p.threshold_spin.isEnabled()
     p.set_running(False)
     assert p.direction_combo.isEnabled()
+    p.rollback_check.setChecked(True)  # keep the step before the crossing one: the input
+    result = _run(win, qtbot)
+    assert result.stop_reason.endswith("; kept step 0")
+    np.testing.assert_array_equal(result.image, small_film.pixels)

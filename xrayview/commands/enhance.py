@@ -38,7 +38,7 @@ def _finite(x: float) -> float | None:
 
 
 def _stop_rule(args: argparse.Namespace, image) -> StopRule:
-    """The dehazing stop rule from --stop-metric/--stop-threshold/--stop-when; what is not
+    """The dehazing stop rule from the --stop-* options; what is not
     given comes from the metric's default (``default_stop``, film-relative measures taken
     on ``image``, the dehazer's input)."""
     from xrayview.core import metrics as measures
@@ -52,7 +52,7 @@ def _stop_rule(args: argparse.Namespace, image) -> StopRule:
     if args.stop_when is not None:
         below = args.stop_when == "below"
     return StopRule(metric=metric, threshold=threshold, stop_below=below,
-                    max_steps=args.dehaze_steps)
+                    rollback=args.stop_rollback, max_steps=args.dehaze_steps)
 
 
 def run_enhance(args: argparse.Namespace) -> int:
@@ -73,7 +73,8 @@ def run_enhance(args: argparse.Namespace) -> int:
         raise BadInput("--dehaze-steps must be 0 or more.")
     for flag, value in (("--stop-metric", args.stop_metric),
                         ("--stop-threshold", args.stop_threshold),
-                        ("--stop-when", args.stop_when)):
+                        ("--stop-when", args.stop_when),
+                        ("--stop-rollback", args.stop_rollback or None)):
         if value is not None and not args.dehaze_steps:
             raise BadInput(f"{flag} needs --dehaze-steps K (K of at least 1).")
     if args.tile is not None and args.tile < 16:

@@ -92,12 +92,13 @@ def dehaze_steps(image: np.ndarray, model: nn.Module, stop_rule: StopRule | None
         current = _apply(model, previous, dev)
         record = DehazeStep(step, current, step_metrics(original, previous, current))
         stop, reason = rule.should_stop(record)
+        roll_back = stop and reason.startswith("threshold") and rule.snapshot()["rollback"]
+        if roll_back:
+            reason += f"; kept step {step - 1}"
         record = replace(record, stopped=stop, reason=reason)
         log.debug("dehaze step %d: %s", step, record.metrics)
         yield record
         if stop:
             log.info("dehazing stopped at step %d (%s)", step, reason)
-            if reason.startswith("threshold") and rule.snapshot()["rollback"]:
-                return previous
-            return current
+            return previous if roll_back else current
         previous = current

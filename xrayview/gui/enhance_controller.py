@@ -116,7 +116,7 @@ class EnhanceController(QObject):
         film = self.compare.film
         self.histogram.set_original(film.pixels)
         self.stop_rule = StopRule(metric=s.stop_metric, threshold=s.threshold,
-                                  stop_below=s.stop_below,
+                                  stop_below=s.stop_below, rollback=s.rollback,
                                   max_steps=s.max_steps)
         self._request = EnhanceRequest(film.pixels, s.model, s.scale, s.dehaze, self.stop_rule,
                                        s.device, tile=self.tile, ground_truth=truth)

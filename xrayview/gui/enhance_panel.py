@@ -29,7 +29,8 @@ MODEL_LABELS = {"none": "None (bicubic only)", "srcnn": "SRCNN", "vdsr": "VDSR"}
 @dataclass(frozen=True)
 class PanelSettings:
     """What the user chose. ``veil``: reference-mode veil strength in [0, 1];
-    ``stop_below``: stop when the metric falls below the threshold (else rises above)."""
+    ``stop_below``: stop when the metric falls below the threshold (else rises above);
+    ``rollback``: when the threshold stops the run, keep the step before it."""
 
     model: str
     scale: int
@@ -41,6 +42,7 @@ class PanelSettings:
     reference_mode: bool
     veil: float
     stop_below: bool = True
+    rollback: bool = False
 
 
 def model_availability() -> dict[str, str]:
@@ -119,6 +121,9 @@ class EnhancePanel(QWidget):
         self.direction_combo.addItem("rises above the threshold", False)
         self.direction_combo.setToolTip("Which side of the threshold stops the dehazing; "
                                         "choosing a stop metric sets a sensible default")
+        self.rollback_check = QCheckBox("Keep the last step within the threshold")
+        self.rollback_check.setToolTip("When the threshold stops the dehazing, the result is "
+                                       "the step before the one that crossed it")
         self.reference_check = QCheckBox("Reference mode")
         self.reference_check.setToolTip(
             "Treat the loaded film as ground truth: degrade it (×scale, optional veil), "
@@ -146,6 +151,7 @@ class EnhancePanel(QWidget):
         dform.addRow("Stop metric", self.metric_combo)
         dform.addRow("Stop when", self.direction_combo)
         dform.addRow("Threshold", self.threshold_spin)
+        dform.addRow(self.rollback_check)
         ref_box = QGroupBox("Reference mode")
         rform = QFormLayout(ref_box)
         rform.addRow(self.reference_check)
@@ -227,7 +233,8 @@ class EnhancePanel(QWidget):
     def _update_enabled(self) -> None:
         self.dehaze_check.setEnabled(not self.dehaze_reason)
         on = self.dehaze_check.isChecked()
-        for w in (self.steps_spin, self.metric_combo, self.direction_combo):
+        for w in (self.steps_spin, self.metric_combo, self.direction_combo,
+                  self.rollback_check):
             w.setEnabled(on)
 
     def settings(self) -> PanelSettings:
@@ -238,7 +245,8 @@ class EnhancePanel(QWidget):
             stop_metric=self.metric_combo.currentData(),
             threshold=self.threshold_spin.value(), device=self.device_combo.currentData(),
             reference_mode=self.reference_check.isChecked(), veil=self.veil_spin.value(),
-            stop_below=bool(self.direction_combo.currentData()))
+            stop_below=bool(self.direction_combo.currentData()),
+            rollback=self.rollback_check.isChecked())
 
     def set_running(self, running: bool) -> None:
         """Run/Cancel buttons and the form while a job runs (the threshold stays live)."""
@@ -246,7 +254,7 @@ class EnhancePanel(QWidget):
         self.cancel_button.setEnabled(running)
         for w in (self.model_combo, self.scale_spin, self.device_combo, self.dehaze_check,
                   self.steps_spin, self.metric_combo, self.direction_combo,
-                  self.reference_check, self.veil_spin):
+                  self.rollback_check, self.reference_check, self.veil_spin):
             w.setEnabled(not running)
         if not running:
             self._update_enabled()

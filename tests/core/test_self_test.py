@@ -13,6 +13,12 @@ from xrayview.core.resources import sample_film_path
 from xrayview.core.weights import MODELS_ENV
 
 
+def _check(ok, what):
+    """The self-test's check: a failed one raises SelfTestFailure naming ``what``."""
+    if not ok:
+        raise SelfTestFailure(what)
+
+
 def test_models_and_exports_pass_with_working_models(tmp_path, monkeypatch):
     monkeypatch.setenv(MODELS_ENV, str(make_models_dir(tmp_path / "models")))
     lines: list[str] = []
@@ -39,11 +45,7 @@ def test_codec_check_reads_every_encoding_back(tmp_path):
     region = np.ascontiguousarray(film.pixels[400:528, 400:528])
     lines: list[str] = []
 
-    def check(ok, what):
-        if not ok:
-            raise SelfTestFailure(what)
-
-    check_codecs(region, tmp_path, check, lines.append)
+    check_codecs(region, tmp_path, _check, lines.append)
     text = "\n".join(lines)
     for label in ("RLE Lossless", "JPEG-LS Lossless", "JPEG 2000 Lossless", "JPEG Baseline"):
         assert label in text
@@ -71,10 +73,6 @@ def test_codec_check_fails_when_a_decoder_is_missing(tmp_path, monkeypatch):
     region = np.ascontiguousarray(film.pixels[400:464, 400:464])
     seen: list[str] = []
 
-    def check(ok, what):
-        if not ok:
-            raise SelfTestFailure(what)
-
     with pytest.raises(SelfTestFailure, match="JPEG-LS Lossless DICOM cannot be read"):
-        check_codecs(region, tmp_path, check, seen.append)
+        check_codecs(region, tmp_path, _check, seen.append)
     assert any("RLE Lossless" in line for line in seen)  # the codecs before it passed

@@ -11,8 +11,9 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
 
-def minimal_dataset(pixels: np.ndarray, bits_stored: int, modality: str = "OT") -> Dataset:
-    """A Secondary Capture holding ``pixels`` (uint8 or uint16, (H, W)) as MONOCHROME2.
+def minimal_dataset(pixels: np.ndarray, bits_stored: int, modality: str = "OT",
+                    photometric: str = "MONOCHROME2") -> Dataset:
+    """A Secondary Capture holding ``pixels`` (integer (H, W) or (F, H, W)).
 
     ``bits_stored``: significant bits of the samples (e.g. 12 in uint16). The caller adds
     attributes and saves it with ``save_as(path, enforce_file_format=True)``.
@@ -27,6 +28,6 @@ def minimal_dataset(pixels: np.ndarray, bits_stored: int, modality: str = "OT") 
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.Modality = modality
-    ds.set_pixel_data(pixels, photometric_interpretation="MONOCHROME2",
+    ds.set_pixel_data(pixels, photometric_interpretation=photometric,
                       bits_stored=bits_stored)
     return ds

@@ -81,7 +81,7 @@ def in_process(tmp: Path) -> dict[str, float]:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from xrayview.core.bench_items import write_test_dicom
+    from xrayview.core.bench.items import write_test_dicom
     from xrayview.core.film import Film
     from xrayview.gui.main_window import MainWindow
 

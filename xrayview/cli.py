@@ -14,7 +14,8 @@ from typing import Any, Sequence
 
 from xrayview import __version__
 from xrayview.commands import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, BadInput
-from xrayview.core.stop_rule import METRIC_NAMES
+from xrayview.core.enhance.stop_rule import METRIC_NAMES
+from xrayview.core.models import registry
 
 log = logging.getLogger("xrayview")
 
@@ -54,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_evaluate_parser(sub) -> None:
+    from xrayview.core.evaluation.methods import default_methods
+
     e = sub.add_parser("evaluate", help="bicubic vs SRCNN vs VDSR (+ dehazing) on test films",
                        description="The seed paper's comparison on the test split: CSV, "
                                    "markdown table, JSON summary and comparison figures.")
@@ -62,9 +65,10 @@ def _add_evaluate_parser(sub) -> None:
     e.add_argument("--subset", default="test", choices=["test", "val", "train"])
     e.add_argument("--scales", type=int, nargs="*", default=[2, 3, 4],
                    help="super-resolution scales; none to skip that comparison")
-    e.add_argument("--methods", nargs="+", default=["srcnn", "vdsr", "vdsr+dehaze"],
-                   help="methods besides bicubic: srcnn, vdsr, vdsr+dehaze; srcnn-x8, vdsr-x8 "
-                        "(8-fold self-ensemble), vdsr-x8+dehaze")
+    e.add_argument("--methods", nargs="+", default=default_methods(),
+                   help="methods besides bicubic (default: " + " ".join(default_methods())
+                        + "): a model, optionally with -x8 (8-fold self-ensemble) and/or "
+                        "+dehaze, e.g. vdsr-x8+dehaze")
     e.add_argument("--out", default="evaluation", help="output folder")
     e.add_argument("--limit", type=int, default=None, help="at most N films (per dataset order)")
     e.add_argument("--crop", type=int, default=None,
@@ -83,7 +87,7 @@ def _add_train_parser(sub) -> None:
                        description="Train on the train split of --data (split file: "
                                    "models/data_split.json). Several GPUs or machines: run "
                                    "under torchrun --nproc_per_node=N -m xrayview train ...")
-    t.add_argument("--arch", required=True, choices=["srcnn", "vdsr", "dehaze"])
+    t.add_argument("--arch", required=True, choices=registry.architecture_names())
     t.add_argument("--data", required=True, help="corpus folder, e.g. ../shared/data/cxr")
     t.add_argument("--split", default="models/data_split.json", help="split file")
     t.add_argument("--out", default="models", help="folder for weights and checkpoints")
@@ -194,11 +198,11 @@ def _add_enhance_parser(sub) -> None:
                     ".tif/.tiff (16-bit), .dcm (derived DICOM). Never writes over IN.")
     e.add_argument("input", metavar="IN", help="the film to enhance")
     e.add_argument("output", metavar="OUT", help="the result: .png, .tif, .tiff or .dcm")
-    e.add_argument("--model", default="vdsr", choices=["none", "srcnn", "vdsr"],
+    e.add_argument("--model", default=None, choices=registry.model_choices(),
                    help="super-resolution network (default vdsr; none: bicubic only)")
     e.add_argument("--scale", type=int, choices=[1, 2, 3, 4], default=None,
                    help="enlargement factor (default 2, or 1 with --model none)")
-    e.add_argument("--dehaze-steps", type=int, default=0, metavar="K",
+    e.add_argument("--dehaze-steps", type=int, default=None, metavar="K",
                    help="then dehaze, at most K iterations (default 0: no dehazing)")
     e.add_argument("--stop-metric", default=None, metavar="M", choices=METRIC_NAMES,
                    help="metric of the stop rule: " + ", ".join(METRIC_NAMES)
@@ -220,6 +224,9 @@ def _add_enhance_parser(sub) -> None:
                         "(8x the time; see the model card for what it gains)")
     e.add_argument("--json", action="store_true",
                    help="print metrics and the dehazing step history as JSON on stdout")
+    e.add_argument("--recipe", default=None, metavar="FILE",
+                   help="start from the recipe in FILE: a .json recipe or a film exported by "
+                        "xrayview (its provenance); options given here replace its fields")
     e.add_argument("--deidentify", action="store_true",
                    help="for a .dcm OUT: remove patient and study identifiers (DICOM PS3.15 "
                         "basic profile) instead of keeping them")
@@ -270,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         warnings.filterwarnings("ignore", module="pydicom")
     from xrayview.core.io.errors import FilmError
-    from xrayview.core.model_manifest import WeightsError
+    from xrayview.core.models.manifest import WeightsError
 
     try:
         if args.self_test:

@@ -12,10 +12,11 @@ import pytest
 import torch
 from torch import nn
 
-from xrayview.core.bench import run_bench, time_runs
-from xrayview.core.bench_items import dicom_item, synthetic_film
-from xrayview.core.enhance import drain, super_resolve
-from xrayview.core.flops import attention_flops, count_flops
+from xrayview.core.bench.runner import run_bench, time_runs
+from xrayview.core.bench.items import dicom_item, synthetic_film
+from xrayview.core.generators import collect, drain
+from xrayview.core.enhance.super_resolution import super_resolve
+from xrayview.core.bench.flops import attention_flops, count_flops
 from xrayview.core.nets import VDSR, DehazeNet
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -82,13 +83,7 @@ def test_run_bench_in_process_uses_the_generated_dicom(tmp_path):
     import pydicom
 
     gen = run_bench("cpu", quick=True, size=32, repeats=1, workdir=tmp_path)
-    yielded = []
-    while True:
-        try:
-            yielded.append(next(gen))
-        except StopIteration as stop:
-            report = stop.value
-            break
+    yielded, report = collect(gen)
     assert [r.name for r in yielded] == ["matmul_fp32"] + NAMES
     assert [r.name for r in report.results] == NAMES
     assert pydicom.dcmread(tmp_path / "bench_film.dcm").Rows == 32
@@ -123,7 +118,7 @@ def test_cli_bench_bad_device_is_bad_input():
 def test_cuda_low_precision_within_1e3_of_fp32():
     """VDSR x2 on CUDA: the bf16/fp16 body with a float32 residual stays within 1e-3 of
     fp32 (trained weights where present; else a random VDSR with a trained-size residual)."""
-    from xrayview.core.weights import WeightsError, load_model
+    from xrayview.core.models.registry import WeightsError, load_model
 
     try:
         net = load_model("vdsr", device="cpu")

@@ -16,7 +16,7 @@ from tests.core.model_factory import make_models_dir
 from xrayview.cli import main
 from xrayview.core.io import load_film
 from xrayview.core.io.export import save_film
-from xrayview.core.weights import MODELS_ENV
+from xrayview.core.models.registry import MODELS_ENV
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_dehaze_only_with_step_history(models, film_png, tmp_path, capsys):
 
 
 def test_stop_metric_and_direction(models, film_png, tmp_path, capsys):
-    from xrayview.core import metrics as measures
+    from xrayview.core.quality import metrics as measures
 
     args = ["enhance", str(film_png), str(tmp_path / "o.png"), "--model", "none",
             "--dehaze-steps", "3", "--device", "cpu", "--json", "--stop-metric", "rms_contrast"]

@@ -15,7 +15,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from xrayview.core.enhance import upsample
+from xrayview.core.enhance.super_resolution import upsample
 from xrayview.core.io import load_film
 from xrayview.core.io.export import save_film
 

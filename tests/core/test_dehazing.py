@@ -12,10 +12,11 @@ import pytest
 import torch
 from torch import nn
 
-from xrayview.core.degrade import veil_batch
+from xrayview.core.quality.degrade import veil_batch
 from xrayview.core.cancel import Cancelled
-from xrayview.core.dehazing import DehazeStep, StopRule, dehaze_steps
+from xrayview.core.enhance.dehazing import DehazeStep, StopRule, dehaze_steps
 from xrayview.core.nets import ARCHITECTURES, DehazeNet
+from xrayview.core.generators import collect
 
 
 def _film(shape=(97, 131), seed=0, noise=0.03) -> np.ndarray:
@@ -24,16 +25,6 @@ def _film(shape=(97, 131), seed=0, noise=0.03) -> np.ndarray:
     img = 0.45 + 0.25 * np.sin(8 * xx + 3 * seed) * np.cos(6 * yy + 1)
     img += noise * rng.standard_normal(shape)
     return np.clip(img, 0, 1).astype(np.float32)
-
-
-def _drain(gen):
-    """All records of a generator and its return value."""
-    records = []
-    while True:
-        try:
-            records.append(next(gen))
-        except StopIteration as stop:
-            return records, stop.value
 
 
 class Stretch(nn.Module):
@@ -183,7 +174,7 @@ def test_stop_rule_other_metric_and_direction():
 def test_dehaze_steps_yields_records_until_threshold():
     img = _film()
     rule = StopRule(threshold=0.9, max_steps=50, epsilon=1e-4)
-    records, final = _drain(dehaze_steps(img, Stretch(1.15), rule))
+    records, final = collect(dehaze_steps(img, Stretch(1.15), rule))
     assert all(isinstance(r, DehazeStep) for r in records)
     assert [r.step for r in records] == list(range(1, len(records) + 1))
     assert 1 < len(records) < 50
@@ -200,23 +191,23 @@ def test_dehaze_steps_yields_records_until_threshold():
 
 def test_dehaze_steps_rollback_returns_last_iterate_within_threshold():
     rule = StopRule(threshold=0.9, max_steps=50, rollback=True, epsilon=1e-4)
-    records, final = _drain(dehaze_steps(_film(), Stretch(1.15), rule))
+    records, final = collect(dehaze_steps(_film(), Stretch(1.15), rule))
     assert final is records[-2].image
     assert records[-1].reason.startswith("threshold")
     assert records[-1].reason.endswith(f"; kept step {len(records) - 1}")
 
 
 def test_dehaze_steps_converges_and_hits_max_steps():
-    records, final = _drain(dehaze_steps(_film(), Approach(),
+    records, final = collect(dehaze_steps(_film(), Approach(),
                                          StopRule(threshold=0.0, epsilon=1e-3, max_steps=50)))
     assert records[-1].reason.startswith("converged") and len(records) < 50
-    records, _ = _drain(dehaze_steps(_film(), Stretch(1.01), StopRule(threshold=0.0,
+    records, _ = collect(dehaze_steps(_film(), Stretch(1.01), StopRule(threshold=0.0,
                                                                       max_steps=3, epsilon=1e-4)))
     assert len(records) == 3 and records[-1].reason.startswith("max steps")
 
 
 def test_dehaze_steps_honours_cancel_between_steps():
-    model = Stretch(1.01)
+    model = Stretch(1.01).eval()  # ready to run: used as it is (else a private copy runs)
     wanted = {"cancel": False}
     gen = dehaze_steps(_film(), model, StopRule(threshold=0.0, max_steps=50, epsilon=1e-4),
                        cancel=lambda: wanted["cancel"])
@@ -231,7 +222,7 @@ def test_dehaze_steps_honours_cancel_between_steps():
 def test_dehaze_steps_accepts_an_event_as_cancel():
     event = threading.Event()
     event.set()
-    model = Stretch()
+    model = Stretch().eval()
     with pytest.raises(Cancelled):
         next(dehaze_steps(_film(), model, cancel=event))
     assert model.calls == 0
@@ -251,7 +242,7 @@ def test_threshold_changed_mid_run_applies_at_next_step():
 
 def test_dehaze_steps_with_untrained_dehazenet_stops_at_once():
     img = _film()
-    records, final = _drain(dehaze_steps(img, DehazeNet(proxy_size=32)))
+    records, final = collect(dehaze_steps(img, DehazeNet(proxy_size=32)))
     assert len(records) == 1 and records[0].reason.startswith("converged")
     assert np.array_equal(final, img)
     assert records[0].metrics["ssim_input"] == pytest.approx(1.0)
@@ -275,7 +266,9 @@ class BlockQt(importlib.abc.MetaPathFinder):
             raise ImportError(name)
 sys.meta_path.insert(0, BlockQt())
 import numpy as np
-from xrayview.core import metrics, degrade, dehazing
+from xrayview.core.quality import metrics
+from xrayview.core.quality import degrade
+from xrayview.core.enhance import dehazing
 from xrayview.core.nets.dehaze import DehazeNet
 img = degrade.veil(np.full((32, 32), 0.5, np.float32), 0.5, seed=0)
 steps = list(dehazing.dehaze_steps(img, DehazeNet(proxy_size=8)))
@@ -286,7 +279,7 @@ assert not [m for m in sys.modules if m.split(".")[0] in ("PySide6", "shiboken6"
 
 
 def test_default_stop_per_metric():
-    from xrayview.core.stop_rule import METRIC_NAMES, default_stop
+    from xrayview.core.enhance.stop_rule import METRIC_NAMES, default_stop
 
     assert default_stop("ssim_input") == (StopRule().threshold, StopRule().stop_below)
     assert default_stop("psnr_prev") == (50.0, False)  # converged: little change per step
@@ -297,3 +290,11 @@ def test_default_stop_per_metric():
         StopRule(metric=name, threshold=threshold, stop_below=below)
     with pytest.raises(ValueError, match="unknown stop metric"):
         default_stop("sharpness")
+
+
+def test_dehaze_steps_never_changes_the_callers_model():
+    model = Stretch(1.05)  # in training mode: the core must not switch it to eval
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    collect(dehaze_steps(_film(), model, StopRule(threshold=0.0, max_steps=2), device="auto"))
+    assert model.training
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())

@@ -10,7 +10,7 @@ from pydicom.sequence import Sequence
 
 from tests.core.dicom_factory import make_dicom
 from xrayview.cli import main
-from xrayview.core.enhance import upsample
+from xrayview.core.enhance.super_resolution import upsample
 from xrayview.core.io import load_film
 from xrayview.core.io.deidentify import REMOVE, ZERO, replacement_uid
 from xrayview.core.io.export import ExportError, save_film

@@ -11,33 +11,29 @@ import pytest
 import torch
 
 from tests.core.model_factory import make_models_dir, tiny_model
-from xrayview.core.enhance import (Cancelled, StopRule, dehaze_steps, describe_enhancement,
-                                   drain, super_resolve, upsample)
+from xrayview.core.cancel import Cancelled
+from xrayview.core.enhance.stop_rule import StopRule
+from xrayview.core.enhance.dehazing import dehaze_steps
+from xrayview.core.enhance.super_resolution import super_resolve, upsample
+from xrayview.core.enhance.pipeline import describe
+from xrayview.core.enhance.recipe import Dehazing, Recipe
+from xrayview.core.generators import collect, drain
 from xrayview.core.film import Film
-from xrayview.core.weights import MODELS_ENV, WeightsError
+from xrayview.core.models.registry import MODELS_ENV, WeightsError
 
 
 def _film(h=37, w=29, seed=0) -> np.ndarray:
     return np.random.default_rng(seed).random((h, w), dtype=np.float32)
 
 
-def _run(gen):
-    records = []
-    while True:
-        try:
-            records.append(next(gen))
-        except StopIteration as stop:
-            return stop.value, records
-
-
 def test_bicubic_only():
     x = _film()
-    out, records = _run(super_resolve(x, "none", scale=2, device="cpu"))
+    records, out = collect(super_resolve(x, "none", scale=2, device="cpu"))
     assert out.shape == (74, 58) and out.dtype == np.float32
     assert 0.0 <= out.min() and out.max() <= 1.0
     assert np.array_equal(out, upsample(x, 2))
     assert len(records) == 1 and records[0].fraction == 1.0
-    same, _ = _run(super_resolve(x, "none", scale=1, device="cpu"))
+    _, same = collect(super_resolve(x, "none", scale=1, device="cpu"))
     assert np.array_equal(same, x) and same is not x
 
 
@@ -45,7 +41,7 @@ def test_bicubic_only():
 def test_network_result_equals_whole_image(scale):
     model = tiny_model("vdsr")
     x = _film()
-    out, records = _run(super_resolve(x, model, scale=scale, device="cpu", tile=16))
+    records, out = collect(super_resolve(x, model, scale=scale, device="cpu", tile=16))
     with torch.inference_mode():
         ref = model(torch.from_numpy(upsample(x, scale))[None, None])[0, 0].numpy()
     assert out.shape == (37 * scale, 29 * scale)
@@ -91,28 +87,21 @@ def test_untileable_model_is_refused():
 
 
 def test_dehazing_is_reexported():
-    from xrayview.core import dehazing
+    from xrayview.core.enhance import dehazing
 
     assert dehazing.Cancelled is Cancelled  # one Cancelled for tiles and dehazing steps
-    steps, final = [], None
-    gen = dehaze_steps(_film(32, 32), tiny_model("dehaze"), StopRule(max_steps=2, threshold=0.0))
-    while True:
-        try:
-            steps.append(next(gen))
-        except StopIteration as stop:
-            final = stop.value
-            break
+    steps, final = collect(dehaze_steps(_film(32, 32), tiny_model("dehaze"),
+                                        StopRule(max_steps=2, threshold=0.0)))
     assert 1 <= len(steps) <= 2 and final.shape == (32, 32)
 
 
 def test_description_names_model_hash_scale_and_dehazing():
-    model = tiny_model("vdsr")
-    model.weights_name, model.weights_sha256 = "vdsr", "ab" * 32
-    text = describe_enhancement(model, 2, dehaze=None, dehaze_steps_run=3, stop_threshold=0.95,
-                                stop_reason="threshold: ssim_input 0.94 below 0.95")
+    recipe = Recipe(model="vdsr", scale=2, dehazing=Dehazing())
+    text = describe(recipe, {"vdsr": "ab" * 32}, steps_run=3, threshold=0.95,
+                    reason="threshold: ssim_input 0.94 below 0.95")
     assert "vdsr x2" in text and "abababab" in text and "dehazing 3 step(s)" in text
     assert "0.95" in text
-    assert "bicubic x3" in describe_enhancement("none", 3)
+    assert "bicubic x3" in describe(Recipe(scale=3), {})
 
 
 def test_inference_modules_import_without_qt():
@@ -123,8 +112,8 @@ def test_inference_modules_import_without_qt():
         "        if name.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph'):\n"
         "            raise ImportError(name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import xrayview.core.enhance, xrayview.core.tiling, xrayview.core.device\n"
-        "import xrayview.core.weights, xrayview.core.io.export\n"
+        "import xrayview.core.enhance.super_resolution, xrayview.core.enhance.tiling, xrayview.core.device\n"
+        "import xrayview.core.models.weights, xrayview.core.io.export\n"
         "print('OK')\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)

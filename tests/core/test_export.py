@@ -12,7 +12,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import SecondaryCaptureImageStorage
 
 from tests.core.dicom_factory import make_dicom
-from xrayview.core.enhance import upsample
+from xrayview.core.enhance.super_resolution import upsample
 from xrayview.core.io import load_film
 from xrayview.core.io.errors import FilmError
 from xrayview.core.io.export import ExportError, _atomic_write, save_film

@@ -11,7 +11,7 @@ import pydicom
 import pytest
 
 from tests.core.dicom_factory import make_dicom
-from xrayview.core.enhance import upsample
+from xrayview.core.enhance.super_resolution import upsample
 from xrayview.core.io import files, load_film
 from xrayview.core.io.export import ExportError, save_film
 

@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from tests.core.model_factory import make_models_dir
-from xrayview.core.manifest_schema import MANIFEST_SCHEMA, validate_manifest
+from xrayview.core.models.schema import MANIFEST_SCHEMA, validate_manifest
 from xrayview.core.nets import ARCHITECTURES
-from xrayview.core.weights import MODELS_ENV, WeightsError, load_model
+from xrayview.core.models.registry import MODELS_ENV, WeightsError, load_model
 
 REPO_MANIFEST = Path(__file__).resolve().parents[2] / "models" / "manifest.json"
 

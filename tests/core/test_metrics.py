@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from xrayview.core import metrics
+from xrayview.core.quality import metrics
 
 
 def _film(shape=(96, 128), seed=0) -> np.ndarray:

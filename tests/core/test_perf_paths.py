@@ -9,9 +9,10 @@ import torch
 from torch import nn
 
 from xrayview.core.device import default_tiling
-from xrayview.core.enhance import _upsample_on_device, drain, super_resolve, upsample
+from xrayview.core.enhance.super_resolution import _upsample_on_device, super_resolve, upsample
+from xrayview.core.generators import drain
 from xrayview.core.nets import VDSR
-from xrayview.core.tiling import run_tiled
+from xrayview.core.enhance.tiling import run_tiled
 
 
 def _vdsr() -> VDSR:

@@ -19,9 +19,10 @@ from pydicom.tag import Tag
 
 from tests.core.dicom_factory import make_dicom
 from xrayview.cli import main
-from xrayview.core.enhance import super_resolve
+from xrayview.core.enhance.super_resolution import super_resolve
 from xrayview.core.io import FilmError, load_film
 from xrayview.core.io.export import save_film
+from xrayview.core.generators import drain
 
 NAME, PATIENT_ID = "Vexmoor^Ottoline", "VXM-5531907"
 BIRTH, STUDY_UID = "1953-04-12", "1.2.840.99.VEXMOOR.5531907"  # both invalid for their VR
@@ -78,13 +79,7 @@ def test_identifiers_never_reach_logs_warnings_stderr_or_errors(films, tmp_path,
         warnings.simplefilter("always")
         film = load_film(films["good"])
         seen += [repr(film), str(film.summary()), repr(film.identifiers)]
-        gen = super_resolve(film, "none", 2, device="cpu", tile=32)
-        while True:
-            try:
-                next(gen)
-            except StopIteration as stop:
-                image = stop.value
-                break
+        image = drain(super_resolve(film, "none", 2, device="cpu", tile=32))
         for name, kwargs in (("kept.dcm", {}), ("anon.dcm", {"deidentify": True}),
                              ("out.png", {})):
             save_film(image, tmp_path / name, film, scale=2, description="bicubic x2", **kwargs)

@@ -9,16 +9,17 @@ import pytest
 from tests.core.model_factory import make_models_dir, tiny_model
 from xrayview.cli import main
 from xrayview.core.cancel import Cancelled
-from xrayview.core.enhance import collect, drain, super_resolve, upsample
+from xrayview.core.generators import collect, drain
+from xrayview.core.enhance.super_resolution import super_resolve, upsample
 from xrayview.core.io.export import save_film
-from xrayview.core.self_ensemble import (
+from xrayview.core.enhance.self_ensemble import (
     TRANSFORMS,
     apply_transform,
     self_ensemble,
     undo_transform,
 )
-from xrayview.core.tiling import run_tiled
-from xrayview.core.weights import MODELS_ENV
+from xrayview.core.enhance.tiling import run_tiled
+from xrayview.core.models.registry import MODELS_ENV
 
 
 def test_transforms_are_the_eight_symmetries_and_undo_inverts_them():

@@ -10,7 +10,7 @@ from tests.core.model_factory import make_models_dir
 from xrayview.commands.self_test import SelfTestFailure, _models_and_exports
 from xrayview.core.io import load_film
 from xrayview.core.resources import sample_film_path
-from xrayview.core.weights import MODELS_ENV
+from xrayview.core.models.registry import MODELS_ENV
 
 
 def _check(ok, what):
@@ -29,7 +29,7 @@ def test_models_and_exports_pass_with_working_models(tmp_path, monkeypatch):
 
 
 def test_missing_weights_fail_the_self_test(tmp_path, monkeypatch):
-    from xrayview.core.weights import WeightsError
+    from xrayview.core.models.registry import WeightsError
 
     monkeypatch.setenv(MODELS_ENV, str(make_models_dir(tmp_path / "m", archs=("srcnn",))))
     with pytest.raises((WeightsError, SelfTestFailure)):

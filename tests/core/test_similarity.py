@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xrayview.core import metrics, similarity
-from xrayview.core.bench_items import synthetic_film
+from xrayview.core.quality import metrics
+from xrayview.core.quality import similarity
+from xrayview.core.bench.items import synthetic_film
 
 
 @pytest.mark.parametrize("shape", [(11, 11), (37, 53), (128, 96)])

@@ -10,11 +10,12 @@ import pytest
 from tests.core.model_factory import make_models_dir
 from tests.core.study_factory import make_study
 from xrayview.cli import main
-from xrayview.core.enhance import drain
+from xrayview.core.generators import collect, drain
 from xrayview.core.io import load_film
 from xrayview.core.study.definition import load_study
 from xrayview.core.study.prepare import image_path, prepare_study
-from xrayview.core.weights import MODELS_ENV
+from xrayview.core.models.registry import MODELS_ENV
+from xrayview.core.io.provenance import read_provenance
 
 DEHAZE = """
 [conditions.original]
@@ -36,13 +37,7 @@ def tiny_models(tmp_path, monkeypatch):
 
 
 def _run(study, out):
-    gen = prepare_study(study, out, device="cpu")
-    records = []
-    while True:
-        try:
-            records.append(next(gen))
-        except StopIteration as stop:
-            return records, stop.value
+    return collect(prepare_study(study, out, device="cpu"))
 
 
 def test_prepare_is_deterministic_and_skips_done_work(tmp_path, tiny_models):
@@ -51,8 +46,13 @@ def test_prepare_is_deterministic_and_skips_done_work(tmp_path, tiny_models):
     assert [p.status for p in progress] == ["made"] * 6 and progress[-1].done == 6
     png = image_path(tmp_path / "a", "c01", "vdsr_x2_dehaze")
     meta = json.loads(png.with_suffix(".json").read_text())
-    assert meta["model"] == "vdsr" and meta["scale"] == 2 and 1 <= meta["dehaze_steps_run"] <= 2
-    assert len(meta["weights_sha256"]) == 64 and len(meta["dehaze_weights_sha256"]) == 64
+    recipe = meta["recipe"]
+    assert recipe["model"] == "vdsr" and recipe["scale"] == 2 and 1 <= meta["dehaze_steps_run"] <= 2
+    assert recipe["dehazing"]["max_steps"] == 2 and meta["recipe_as_run"]["dehazing"]["threshold"]
+    assert sorted(meta["weights_sha256"]) == ["dehaze", "vdsr"]
+    assert all(len(sha) == 64 for sha in meta["weights_sha256"].values())
+    # the PNG carries the recipe it was made with
+    assert read_provenance(png)["recipe"] == meta["recipe_as_run"]
     assert load_film(png).pixels.shape == (96, 96)
     assert load_film(image_path(tmp_path / "a", "c01", "original")).pixels.shape == (48, 48)
     # again: everything skipped, same records
@@ -71,8 +71,7 @@ def test_prepare_is_deterministic_and_skips_done_work(tmp_path, tiny_models):
 def test_prepared_image_is_the_enhanced_film(tmp_path, tiny_models):
     study = load_study(make_study(tmp_path / "src", n_cases=1, n_training=0))
     _run(study, tmp_path / "a")
-    from xrayview.core.enhance import super_resolve
-
+    from xrayview.core.enhance.super_resolution import super_resolve
     src = load_film(study.cases[0].path)
     want = drain(super_resolve(src, "vdsr", 2, device="cpu"))
     got = load_film(image_path(tmp_path / "a", "c01", "vdsr_x2")).pixels

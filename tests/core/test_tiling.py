@@ -10,23 +10,14 @@ import torch
 from torch import nn
 
 from xrayview.core.cancel import Cancelled
-from xrayview.core.enhance import drain
+from xrayview.core.generators import collect, drain
 from xrayview.core.nets import SRCNN, VDSR
-from xrayview.core.tiling import _infer, plan_tiles, run_tiled
+from xrayview.core.enhance.tiling import _infer, plan_tiles, run_tiled
 
 
 def _whole(model: nn.Module, x: np.ndarray) -> np.ndarray:
     with torch.inference_mode():
         return model(torch.from_numpy(x)[None, None])[0, 0].numpy()
-
-
-def _run(gen):
-    records = []
-    while True:
-        try:
-            records.append(next(gen))
-        except StopIteration as stop:
-            return stop.value, records
 
 
 def _vdsr(depth: int = 10) -> VDSR:
@@ -69,7 +60,7 @@ def test_tiled_equals_whole(make, batch):
     torch.manual_seed(0)
     model = make()
     x = np.random.default_rng(0).random((67, 93), dtype=np.float32)
-    out, records = _run(run_tiled(model, x, tile=24, batch=batch))
+    records, out = collect(run_tiled(model, x, tile=24, batch=batch))
     assert out.dtype == np.float32 and out.shape == x.shape
     assert np.abs(out - _whole(model, x)).max() < 1e-5
     assert len(records) == len(plan_tiles(67, 93, 24, model.halo)) == records[-1].total
@@ -79,7 +70,7 @@ def test_too_small_halo_is_not_exact():
     """The exactness test has teeth: with less halo than the receptive field it fails."""
     model = _vdsr(depth=4)
     x = np.random.default_rng(1).random((50, 50), dtype=np.float32)
-    out, _ = _run(run_tiled(model, x, tile=16, halo=model.halo - 3))
+    _, out = collect(run_tiled(model, x, tile=16, halo=model.halo - 3))
     assert np.abs(out - _whole(model, x)).max() > 1e-4
 
 
@@ -87,7 +78,7 @@ def test_progress_records_and_preallocated_output():
     model = SRCNN(features=4, mid_features=4).eval()
     x = np.random.default_rng(2).random((45, 70), dtype=np.float32)
     out = np.full(x.shape, np.nan, dtype=np.float32)
-    result, records = _run(run_tiled(model, x, tile=20, out=out, batch=2))
+    records, result = collect(run_tiled(model, x, tile=20, out=out, batch=2))
     assert result is out and np.isfinite(out).all()
     assert [r.done for r in records] == list(range(1, len(records) + 1))
     fractions = [r.fraction for r in records]
@@ -156,7 +147,7 @@ def _mean3(x: np.ndarray) -> np.ndarray:
 def test_out_of_memory_halves_tiles():
     model = FakeOOM(limit=40)
     x = np.random.default_rng(3).random((100, 90), dtype=np.float32)
-    out, records = _run(run_tiled(model, x, tile=64, min_tile=16))
+    records, out = collect(run_tiled(model, x, tile=64, min_tile=16))
     assert np.abs(out - _mean3(x)).max() < 1e-6
     events = [r.event for r in records if r.event]
     # 100 x 90 with 64-pixel tiles is planned as 2 x 2 tiles of 50 x 45: halved to 25
@@ -168,7 +159,7 @@ def test_out_of_memory_falls_back_to_cpu():
     """A device where every size fails ('meta' stands in for a full GPU): halve, then CPU."""
     model = FakeOOM(limit=10**9)
     x = np.random.default_rng(4).random((70, 50), dtype=np.float32)
-    out, records = _run(run_tiled(model, x, tile=32, device=torch.device("meta"), min_tile=8))
+    records, out = collect(run_tiled(model, x, tile=32, device=torch.device("meta"), min_tile=8))
     assert np.abs(out - _mean3(x)).max() < 1e-6
     events = [r.event for r in records if r.event]
     assert "retrying with 12" in events[0] and "continuing on the CPU" in events[-1]
@@ -193,3 +184,16 @@ def test_tiled_equals_whole_on_cuda():
     assert np.abs(out - whole).max() < 1e-5
     low = drain(run_tiled(model, x, tile=128, device=dev))  # bf16/fp16 body, float32 residual
     assert low.dtype == np.float32 and np.abs(low - whole).max() < 1e-2
+
+
+def test_run_tiled_never_changes_the_callers_model():
+    """MONAI's rule: the caller's model is not moved, converted or switched to eval."""
+    model = _vdsr(depth=3)
+    model.train()
+    conv = next(p for p in model.parameters() if p.dim() == 4)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x = np.random.default_rng(1).random((40, 36), dtype=np.float32)
+    _, out = collect(run_tiled(model, x, tile=16))
+    assert model.training and conv.is_contiguous()  # still NCHW, still training
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    np.testing.assert_allclose(out, _whole(model.eval(), x), atol=1e-5)

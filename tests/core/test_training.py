@@ -14,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-from xrayview.core.dataset import (
+from xrayview.core.training.dataset import (
     corpus_files,
     extract_film_views,
     extract_patches,
@@ -22,11 +22,13 @@ from xrayview.core.dataset import (
     make_split,
     patient_key,
 )
-from xrayview.core.evaluate import FilmResult, markdown_table, summarise
+from xrayview.core.evaluation.super_resolution import FilmResult, markdown_table, summarise
 from xrayview.cli import main
-from xrayview.core.train import TrainConfig, _iterates, train, validate
-from xrayview.core.train_registry import register_weights, sha256_file
-from xrayview.core.weights import load_model
+from xrayview.core.training.loop import TrainConfig, _iterates, train, validate
+from xrayview.core.models.registry import sha256_file
+from xrayview.core.training.register import register_weights
+from xrayview.core.models.registry import load_model
+from xrayview.core.generators import collect
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -88,15 +90,6 @@ def test_patch_banks(tiny_corpus):
     np.testing.assert_array_equal(bank.patches, again.patches)
 
 
-def _drain(gen):
-    records = []
-    while True:
-        try:
-            records.append(next(gen))
-        except StopIteration as stop:
-            return records, stop.value
-
-
 @pytest.mark.parametrize("arch", ["srcnn", "vdsr", "dehaze"])
 def test_train_writes_loadable_registered_weights(tiny_corpus, tmp_path, monkeypatch, arch):
     data, split_file = tiny_corpus
@@ -105,7 +98,7 @@ def test_train_writes_loadable_registered_weights(tiny_corpus, tmp_path, monkeyp
     cfg = TrainConfig(arch=arch, data_dir=str(data), split_file=str(split_file),
                       out_dir=str(out), iterations=4, batch=2, patch=36, per_film=3,
                       val_per_film=2, val_every=2, kwargs=kwargs, mixed_precision="off")
-    records, result = _drain(train(cfg))
+    records, result = collect(train(cfg))
     assert [r.iteration for r in records] == [1, 2, 3, 4]
     assert records[1].val_gain_db is not None and np.isfinite(records[1].val_gain_db)
     assert Path(result.weights_path).is_file()
@@ -124,8 +117,8 @@ def test_resume_continues_from_the_checkpoint(tiny_corpus, tmp_path):
     base = dict(arch="srcnn", data_dir=str(data), split_file=str(split_file), out_dir=str(out),
                 batch=2, patch=36, per_film=2, val_per_film=1, val_every=2,
                 mixed_precision="off")
-    _drain(train(TrainConfig(iterations=2, **base)))
-    records, _ = _drain(train(TrainConfig(iterations=4, resume=str(out / "checkpoints" /
+    collect(train(TrainConfig(iterations=2, **base)))
+    records, _ = collect(train(TrainConfig(iterations=4, resume=str(out / "checkpoints" /
                                                                    "srcnn_last.pt"), **base)))
     assert [r.iteration for r in records] == [3, 4]
 
@@ -162,7 +155,7 @@ def test_dehazer_trains_unrolled_with_clean_fraction(tiny_corpus, tmp_path):
                       out_dir=str(tmp_path / "m"), iterations=2, batch=2, patch=36,
                       per_film=2, val_per_film=6, val_every=2, kwargs={"proxy_size": 16},
                       mixed_precision="off", clean_fraction=0.3, unroll=2)
-    records, result = _drain(train(cfg))
+    records, result = collect(train(cfg))
     assert np.isfinite(records[-1].val_gain_db)
     entry = register_weights(cfg, result)
     assert entry["training"]["unroll"] == 2 and entry["training"]["clean_fraction"] == 0.3
@@ -204,7 +197,7 @@ def test_ddp_under_torchrun(tiny_corpus, tmp_path):
 
 def test_evaluate_command_end_to_end(tiny_corpus, tmp_path, monkeypatch, capsys):
     from tests.core.model_factory import make_models_dir
-    from xrayview.core.weights import MODELS_ENV
+    from xrayview.core.models.registry import MODELS_ENV
 
     data, split_file = tiny_corpus
     monkeypatch.setenv(MODELS_ENV, str(make_models_dir(tmp_path / "models")))

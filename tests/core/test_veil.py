@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from xrayview.core import metrics
-from xrayview.core.degrade import broad_blur, veil, veil_batch
+from xrayview.core.quality import metrics
+from xrayview.core.quality.degrade import broad_blur, veil, veil_batch
 
 
 def _film(shape=(128, 160), seed=0) -> np.ndarray:

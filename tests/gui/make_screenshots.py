@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.core.model_factory import make_models_dir  # noqa: E402
 from xrayview.core.resources import sample_film_path  # noqa: E402
-from xrayview.core.weights import MODELS_ENV, available_models  # noqa: E402
+from xrayview.core.models.registry import MODELS_ENV, available_models  # noqa: E402
 
 log = logging.getLogger("screenshots")
 
@@ -68,14 +68,14 @@ def main() -> int:
         vb.setRange(xRange=(380, 560), yRange=(300, 480), padding=0)
         app.processEvents()
         win.grab().save(str(out / "3_zoomed.png"))
-        win.swipe_action.trigger()
+        win.act.swipe.trigger()
         win.compare.fit()
         app.processEvents()
         win.grab().save(str(out / "4_swipe.png"))
-        win.swipe_action.trigger()
+        win.act.swipe.trigger()
         panel.reference_check.setChecked(True)
         panel.veil_spin.setValue(0.3)
-        win.reference_combo.setCurrentIndex(win.reference_combo.findData("truth"))
+        win.act.reference_combo.setCurrentIndex(win.act.reference_combo.findData("truth"))
         ctl.run()
 
     def after_reference():

@@ -12,10 +12,12 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtTest import QTest
 
-from xrayview.core.enhance import drain, super_resolve
+from xrayview.core.generators import drain
+
+from xrayview.core.enhance.super_resolution import super_resolve
 from xrayview.core.io import load_film
-from xrayview.core.weights import MODELS_ENV, load_model
-from xrayview.gui.pipeline import StepUpdate, TileUpdate
+from xrayview.core.models.registry import MODELS_ENV, load_model
+from xrayview.core.enhance.records import InputReady, StepDone, TileDone
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ def test_super_resolution_fills_progressively(models_window, qtbot, small_film):
     fills = []
 
     def check(record):
-        if isinstance(record, TileUpdate):
+        if isinstance(record, TileDone):
             y0, y1, x0, x1 = record.progress.region
             buf = win.compare.enhanced_image
             fills.append((record.progress.done, np.array_equal(buf[y0:y1, x0:x1], record.patch),
@@ -94,7 +96,7 @@ def test_dehazing_steps_plot_and_click(models_window, qtbot, small_film):
         win.metrics.unit_plot].items]
     assert "Dehazing steps" in win.metrics.table_labels()
     assert win.metrics.table_values()["dehazing_steps"] == "3.0000"
-    win.reference_combo.setCurrentIndex(win.reference_combo.findData("previous"))
+    win.act.reference_combo.setCurrentIndex(win.act.reference_combo.findData("previous"))
     np.testing.assert_allclose(win.compare.difference.image,
                                result.steps[1].image - result.steps[0].image, atol=1e-6)
 
@@ -109,7 +111,7 @@ def test_threshold_line_spinbox_and_stop_rule_during_run(models_window, qtbot, s
     moved = []
 
     def drag_line_after_first_step(record):
-        if isinstance(record, StepUpdate) and not moved:
+        if isinstance(record, StepDone) and not moved:
             moved.append(record.step.step)
             win.metrics.threshold_line.setValue(1.5)  # as a mouse drag does
     ctl.runner.progress.connect(drag_line_after_first_step)
@@ -117,7 +119,8 @@ def test_threshold_line_spinbox_and_stop_rule_during_run(models_window, qtbot, s
     with qtbot.waitSignal(ctl.jobFinished, timeout=120000):
         win.panel.run_button.click()
     assert win.panel.threshold_spin.value() == pytest.approx(1.5)
-    assert ctl.stop_rule.threshold == pytest.approx(1.5)
+    assert win.state.stop_rule.threshold == pytest.approx(1.5)
+    assert ctl.result.recipe.dehazing.threshold == pytest.approx(1.5)  # recorded as run
     result = ctl.result
     assert result.stop_reason.startswith("threshold")
     assert len(result.steps) < 60 and len(result.steps) >= moved[0] + 1
@@ -128,7 +131,7 @@ def test_cancel_mid_run(models_window, qtbot, small_film):
     _setup(win, small_film)
     ctl = win.controller
     ctl.tile = 16
-    ctl.runner.progress.connect(lambda r: ctl.cancel() if isinstance(r, TileUpdate) else None)
+    ctl.runner.progress.connect(lambda r: ctl.cancel() if isinstance(r, TileDone) else None)
     with qtbot.waitSignal(ctl.runner.cancelled, timeout=60000):
         win.panel.run_button.click()
     qtbot.waitUntil(lambda: not ctl.is_running(), timeout=10000)
@@ -137,7 +140,7 @@ def test_cancel_mid_run(models_window, qtbot, small_film):
 
 
 def test_close_mid_run_waits_for_worker(qtbot, settings, models, small_film, monkeypatch):
-    from xrayview.core.stop_rule import StopRule
+    from xrayview.core.enhance.stop_rule import StopRule
     from xrayview.gui.main_window import MainWindow
 
     # no early stop (threshold, convergence): 100 steps, surely running when the window closes
@@ -193,7 +196,7 @@ def test_reference_mode_and_exports(models_window, qtbot, small_film, tmp_path):
     assert "Result: SSIM vs truth" in win.metrics.table_labels()
     for key in ("true_psnr_result", "true_ssim_result", "true_ici_result", "true_psnr_bicubic"):
         assert np.isfinite(result.metrics[key])
-    win.reference_combo.setCurrentIndex(win.reference_combo.findData("truth"))
+    win.act.reference_combo.setCurrentIndex(win.act.reference_combo.findData("truth"))
     np.testing.assert_allclose(win.compare.difference.image, result.image - small_film.pixels,
                                atol=1e-6)
     png = win.export_enhanced(str(tmp_path / "out.png"))
@@ -287,7 +290,7 @@ def test_reference_title_says_what_was_done(scale, veil, text):
 
 
 def test_stop_metric_offers_its_own_threshold_and_direction(models_window, qtbot, small_film):
-    from xrayview.core import metrics as measures
+    from xrayview.core.quality import metrics as measures
 
     win = models_window
     _setup(win, small_film, model="none", scale=1, dehaze=True, steps=5)

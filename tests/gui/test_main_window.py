@@ -65,11 +65,11 @@ def test_window_level_is_display_only(window, sample_path):
     view.set_window(0.3, 0.2)
     assert view.window == pytest.approx((0.3, 0.2))
     assert tuple(view.image_item.levels) == pytest.approx((0.2, 0.4))
-    window.invert_action.trigger()
+    window.act.invert.trigger()
     assert view.inverted
-    window.full_range_action.trigger()
+    window.act.presets["full"].trigger()
     assert tuple(view.image_item.levels) == pytest.approx((0.0, 1.0))
-    window.default_window_action.trigger()
+    window.act.presets["default"].trigger()
     assert np.shares_memory(view.image_item.image, film.pixels)
     np.testing.assert_array_equal(film.pixels, before)
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from tests.core.model_factory import make_models_dir
-from xrayview.core.weights import MODELS_ENV
+from xrayview.core.models.registry import MODELS_ENV
 
 
 def test_self_test_process_passes(tmp_path):

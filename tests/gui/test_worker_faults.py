@@ -1,6 +1,6 @@
 """Worker faults (issue 5, item 2) and privacy in the viewer (item 5), in a real window.
 
-Faults are injected by wrapping the tiny test models that ``gui.pipeline`` loads: a
+Faults are injected by wrapping the tiny test models that the pipeline loads: a
 network whose forward raises, a dehazer that raises on step 2, a network that raises
 ``torch.cuda.OutOfMemoryError`` above an input size (or always). Cancel points are
 seeded; the worker is made to wait for the user's Cancel after record k, so the check
@@ -31,12 +31,13 @@ from PySide6.QtWidgets import (
 )
 
 from tests.gui.test_enhancement import _run, _setup
-from xrayview.core import weights
-from xrayview.core.enhance import drain, super_resolve
-from xrayview.core.weights import load_model
-from xrayview.gui import enhance_controller, pipeline
+from xrayview.core.models import weights
+from xrayview.core.generators import drain
+from xrayview.core.enhance.super_resolution import super_resolve
+from xrayview.core.models.registry import load_model
+from xrayview.gui import enhance_controller
 from xrayview.gui.jobs import _Worker
-from xrayview.gui.pipeline import StepUpdate, TileUpdate
+from xrayview.core.enhance.records import InputReady, StepDone, TileDone
 
 OOM_TEXT = "CUDA out of memory. Tried to allocate 2.00 GiB (simulated)\nsecond line of details"
 
@@ -78,16 +79,18 @@ def faults(monkeypatch, models):
 
     plan = Faults()
     plan.nets = []
-    real = weights.load_model  # the pipeline imports it on the worker at each run
+    real = weights.load_weights  # the registry imports it on the worker at each run
 
     def fake(name, device="cpu", root=None):
         net = real(name, device=device, root=root)
         if name in plan:
-            net = FaultyNet(net, **plan[name])
+            # ready to run (eval, channels-last on the CPU): the core uses it as it is
+            # instead of a private copy, so the counters here see every call
+            net = FaultyNet(net, **plan[name]).eval().to(memory_format=torch.channels_last)
             plan.nets.append(net)
         return net
 
-    monkeypatch.setattr(weights, "load_model", fake)
+    monkeypatch.setattr(weights, "load_weights", fake)
     return plan
 
 
@@ -128,7 +131,7 @@ def test_dehazer_raises_on_step_two(models_window, qtbot, small_film, faults, cr
     faults["dehaze"] = {"fail_call": 2}
     steps = []
     win.controller.runner.progress.connect(
-        lambda r: steps.append(r.step.step) if isinstance(r, StepUpdate) else None)
+        lambda r: steps.append(r.step.step) if isinstance(r, StepDone) else None)
     assert _run(win, qtbot) is None
     assert steps == [1]
     _assert_one_line_dialog(critical, "simulated fault in call 2")
@@ -186,11 +189,14 @@ RECORDS = 1 + TILES + DEHAZE_STEPS  # InputReady, tiles, steps
 def slow_after(monkeypatch):
     """Make the worker wait (for Cancel, at most 30 s) after yielding record ``k[0]``, as
     if the next tile or step were slow; counts records the core produced after Cancel."""
-    real = enhance_controller.run_enhancement
+    real = enhance_controller.enhancement_job
     state = {"k": None, "after_cancel": 0, "yielded": 0}
 
-    def wrapped(request, cancel):
-        gen = real(request, cancel)
+    def wrapped_job(*args):
+        return lambda cancel: wrapped(real(*args), cancel)
+
+    def wrapped(make, cancel):
+        gen = make(cancel)
         n = 0
         while True:
             try:
@@ -205,7 +211,7 @@ def slow_after(monkeypatch):
             if n == state["k"]:
                 cancel.wait(30)
 
-    monkeypatch.setattr(enhance_controller, "run_enhancement", wrapped)
+    monkeypatch.setattr(enhance_controller, "enhancement_job", wrapped_job)
     return state
 
 
@@ -234,7 +240,7 @@ def test_cancel_at_seeded_random_points(models_window, qtbot, small_film, slow_a
         assert slow_after["after_cancel"] <= 1  # at most the tile/step in flight
         assert len(received) <= k + 1
         kinds = {type(r) for r in received}
-        assert kinds <= {pipeline.InputReady, TileUpdate, StepUpdate}
+        assert kinds <= {InputReady, TileDone, StepDone}
     print(f"\ncancel points (k, records received, yielded, after cancel): {outcomes}")
     slow_after.update(k=None)
     received.clear()
@@ -300,7 +306,7 @@ def test_twenty_runs_leak_no_threads_or_memory(models_window, qtbot, small_film,
     def on_progress(record):
         if not seen_live:
             seen_live.append(_live(QThread))  # sanity: the counter sees a running job
-        if cancel_now["on"] and isinstance(record, TileUpdate):
+        if cancel_now["on"] and isinstance(record, TileDone):
             ctl.cancel()
 
     ctl.runner.progress.connect(on_progress)

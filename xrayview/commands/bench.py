@@ -78,7 +78,7 @@ def add_bench_parser(sub) -> None:
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
-    from xrayview.core.bench import run_bench
+    from xrayview.core.bench.runner import run_bench
     from xrayview.core.device import pick_device
 
     if args.size is not None and args.size < 32:

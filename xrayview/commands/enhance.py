@@ -6,12 +6,13 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xrayview.commands import EXIT_OK, BadInput
 
 if TYPE_CHECKING:
-    from xrayview.core.stop_rule import StopRule
+    from xrayview.core.enhance.recipe import Recipe
 
 
 def _enhance_progress(text: str | None, state: dict, final: bool = False) -> None:
@@ -37,132 +38,158 @@ def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def _stop_rule(args: argparse.Namespace, image) -> StopRule:
-    """The dehazing stop rule from the --stop-* options; what is not
-    given comes from the metric's default (``default_stop``, film-relative measures taken
-    on ``image``, the dehazer's input)."""
-    from xrayview.core import metrics as measures
-    from xrayview.core.stop_rule import RELATIVE_STOP, StopRule, default_stop
+def _base_recipe(path: str) -> Recipe:
+    """The recipe in ``path``: a JSON recipe (``Recipe.to_dict``, or a whole provenance
+    object) or a film exported by xrayview, whose provenance holds one."""
+    from xrayview.core.enhance.recipe import Recipe, RecipeError
+    from xrayview.core.io.provenance import read_provenance
 
-    metric = args.stop_metric or "ssim_input"
-    value = getattr(measures, metric)(image) if metric in RELATIVE_STOP else None
-    threshold, below = default_stop(metric, value)
-    if args.stop_threshold is not None:
-        threshold = args.stop_threshold
-    if args.stop_when is not None:
-        below = args.stop_when == "below"
-    return StopRule(metric=metric, threshold=threshold, stop_below=below,
-                    rollback=args.stop_rollback, max_steps=args.dehaze_steps)
+    source = Path(path)
+    if not source.is_file():
+        raise BadInput(f"recipe file {source.name} does not exist (or is not a file).")
+    if source.suffix.lower() == ".json":
+        if source.stat().st_size > 1 << 20:
+            raise BadInput(f"recipe file {source.name} is too large for a recipe.")
+        try:
+            data = json.loads(source.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise BadInput(f"recipe file {source.name} is not valid JSON ({exc}).") from None
+    else:
+        data = read_provenance(source)
+        if data is None:
+            raise BadInput(f"{source.name} holds no xrayview recipe (not an xrayview export).")
+    if isinstance(data, dict) and isinstance(data.get("recipe"), dict):
+        data = data["recipe"]  # a whole provenance object
+    try:
+        return Recipe.from_dict(data)
+    except RecipeError as exc:
+        raise BadInput(f"{source.name}: {exc}") from None
 
 
-def run_enhance(args: argparse.Namespace) -> int:
-    from xrayview.commands import load_film_quietly
-    from xrayview.core import metrics
-    from xrayview.core.device import pick_device
-    from xrayview.core.enhance import (
-        dehaze_steps,
-        describe_enhancement,
-        super_resolve,
-        upsample,
-    )
-    from xrayview.core.io.export import check_destination, save_film
-    from xrayview.core.weights import WeightsError, load_model
+def recipe_from_args(args: argparse.Namespace) -> Recipe:
+    """The Recipe of ``xrayview enhance``'s options (over ``--recipe FILE`` when given:
+    options given on the command line replace the recipe's fields)."""
+    from xrayview.core.enhance.recipe import Dehazing, Recipe, RecipeError
+    from xrayview.core.models import registry
 
-    scale = args.scale if args.scale is not None else (1 if args.model == "none" else 2)
-    if args.dehaze_steps < 0:
+    base = _base_recipe(args.recipe) if args.recipe else None
+    model = args.model or (base.model if base else registry.super_resolution_models()[-1])
+    scale = args.scale if args.scale is not None else (
+        base.scale if base and not args.model else (1 if model == "none" else 2))
+    steps = args.dehaze_steps
+    if steps is not None and steps < 0:
         raise BadInput("--dehaze-steps must be 0 or more.")
+    old = base.dehazing if base else None
+    dehaze = bool(steps) if steps is not None else old is not None
     for flag, value in (("--stop-metric", args.stop_metric),
                         ("--stop-threshold", args.stop_threshold),
                         ("--stop-when", args.stop_when),
                         ("--stop-rollback", args.stop_rollback or None)):
-        if value is not None and not args.dehaze_steps:
+        if value is not None and not dehaze:
             raise BadInput(f"{flag} needs --dehaze-steps K (K of at least 1).")
+    dehazing = None
+    if dehaze:
+        old = old or Dehazing()
+        metric = args.stop_metric or old.metric
+        changed_metric = metric != old.metric
+        dehazing = Dehazing(
+            metric=metric, max_steps=steps or old.max_steps, epsilon=old.epsilon,
+            threshold=args.stop_threshold if args.stop_threshold is not None
+            else (None if changed_metric else old.threshold),
+            stop_below=(args.stop_when == "below") if args.stop_when is not None
+            else (None if changed_metric else old.stop_below),
+            rollback=args.stop_rollback or old.rollback)
     if args.tile is not None and args.tile < 16:
         raise BadInput("--tile must be at least 16 pixels.")
+    ensemble = args.self_ensemble or bool(base and base.self_ensemble and not args.model)
+    if ensemble and model == "none":
+        raise BadInput("--self-ensemble needs a network (--model srcnn or vdsr).")
+    try:
+        return Recipe(model=model, scale=scale, dehazing=dehazing,
+                      tile=args.tile if args.tile is not None else (base.tile if base else None),
+                      batch=base.batch if base else None,
+                      precision=base.precision if base else "auto", self_ensemble=ensemble)
+    except RecipeError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def run_enhance(args: argparse.Namespace) -> int:
+    from xrayview.commands import load_film_quietly
+    from xrayview.core.device import default_tiling, pick_device
+    from xrayview.core.enhance.pipeline import StepDone, TileDone, enhance
+    from xrayview.core.generators import drive
+    from xrayview.core.io.export import check_destination, save_film
+    from xrayview.core.models import registry
+
+    recipe = recipe_from_args(args)
     try:
         device = pick_device(args.device)
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
-    if args.tile is None:  # the device's default (see core.device.default_tiling)
-        from xrayview.core.device import default_tiling
-
-        args.tile = default_tiling(device)[0]
     film = load_film_quietly(args.input)
     check_destination(args.output, film)
-    try:
-        net = None if args.model == "none" else load_model(args.model, device="cpu")
-        dnet = load_model("dehaze", device="cpu") if args.dehaze_steps else None
-    except WeightsError as exc:
-        raise BadInput(str(exc)) from exc
-
+    needed = [n for n in (recipe.model, registry.dehazer() if recipe.dehaze else None)
+              if n and n != registry.BICUBIC]
+    for name in needed:  # fail before any work, with the one-line reason
+        registry.model_entry(name)
     state: dict = {}
+    what = f"{recipe.model} x{recipe.scale}" + (" (self-ensemble x8)" if recipe.self_ensemble
+                                                 else "")
+    max_steps = recipe.dehazing.max_steps if recipe.dehazing else 0
+    t_sr: list[float] = []
     t0 = time.perf_counter()
-    events: list[str] = []
-    ensemble = getattr(args, "self_ensemble", False)
-    if ensemble and net is None:
-        raise BadInput("--self-ensemble needs a network (--model srcnn or vdsr).")
-    gen = super_resolve(film, net if net is not None else "none", scale, device=device,
-                        tile=args.tile, self_ensemble=ensemble)
-    while True:
-        try:
-            p = next(gen)
-        except StopIteration as stop:
-            image = stop.value
-            break
-        if p.event:
-            events.append(p.event)
-        eta = f", about {p.eta_s:.0f} s left" if p.eta_s else ""
-        what = f"{args.model} x{scale}" + (" (self-ensemble x8)" if ensemble else "")
-        _enhance_progress(f"{what}: tile {p.done}/{p.total} ({p.fraction:.0%}), "
-                          f"{p.elapsed_s:.1f} s{eta}", state, final=p.fraction >= 1.0)
-    t_sr = time.perf_counter() - t0
-    steps, reason, rule = [], "", None
-    if dnet is not None:
-        rule = _stop_rule(args, image)
-        gen = dehaze_steps(image, dnet, rule, device=device)
-        while True:
-            try:
-                s = next(gen)
-            except StopIteration as stop:
-                image = stop.value
-                break
-            steps.append({"step": s.step, "stopped": s.stopped, "reason": s.reason,
-                          "metrics": {k: _finite(v) for k, v in s.metrics.items()}})
-            reason = s.reason or reason
-            _enhance_progress(f"dehazing: step {s.step} of at most {args.dehaze_steps}, "
-                              f"SSIM against its input {s.metrics['ssim_input']:.4f}", state,
+
+    def show(record) -> None:
+        if isinstance(record, TileDone):
+            p = record.progress
+            eta = f", about {p.eta_s:.0f} s left" if p.eta_s else ""
+            _enhance_progress(f"{what}: tile {p.done}/{p.total} ({p.fraction:.0%}), "
+                              f"{p.elapsed_s:.1f} s{eta}", state, final=p.fraction >= 1.0)
+            if p.fraction >= 1.0:
+                t_sr.append(time.perf_counter() - t0)
+        elif isinstance(record, StepDone):
+            s = record.step
+            _enhance_progress(f"dehazing: step {s.step} of at most {max_steps}, SSIM "
+                              f"against its input {s.metrics['ssim_input']:.4f}", state,
                               final=True)
+
+    result = drive(enhance(film.pixels, recipe, device, measure=args.json), show)
     _enhance_progress(None, state)
-    description = describe_enhancement(net if net is not None else "none", scale, dehaze=dnet,
-                                       dehaze_steps_run=len(steps),
-                                       stop_threshold=rule.threshold if rule else None,
-                                       stop_reason=reason, self_ensemble=ensemble)
-    out_path = save_film(image, args.output, film, scale=scale, description=description,
-                         deidentify=getattr(args, "deidentify", False))
+    image = result.image
+    out_path = save_film(image, args.output, film, scale=recipe.scale,
+                         description=result.description, deidentify=args.deidentify,
+                         provenance=result.provenance())
     total = time.perf_counter() - t0
     if not args.json:
         print(f"xrayview: wrote {out_path} ({image.shape[1]} x {image.shape[0]}; "
-              f"{description}; {total:.1f} s)")
+              f"{result.description}; {total:.1f} s)")
         return EXIT_OK
-    nr = lambda img: {"mean_brightness": metrics.mean_brightness(img),  # noqa: E731
-                      "rms_contrast": metrics.rms_contrast(img),
-                      "mean_gradient": metrics.mean_gradient(img)}
+    ran = result.recipe
+    tile = ran.tile if ran.tile is not None else default_tiling(device)[0]
     report: dict[str, Any] = {
-        "input": str(args.input), "output": str(out_path), "model": args.model,
-        "weights_sha256": getattr(net, "weights_sha256", None), "scale": scale,
-        "device": str(device), "tile": args.tile, "description": description,
+        "input": str(args.input), "output": str(out_path), "model": ran.model,
+        "weights_sha256": result.weights.get(ran.model), "scale": ran.scale,
+        "device": result.device, "tile": tile, "description": result.description,
+        "recipe": ran.to_dict(),
         "input_size": list(film.shape), "output_size": list(image.shape),
-        "seconds": {"super_resolution": round(t_sr, 3), "total": round(total, 3)},
-        "events": events,
-        "metrics": {"input": nr(film.pixels), "output": nr(image)},
-        "dehazing": None if rule is None else {
-            "weights_sha256": getattr(dnet, "weights_sha256", None),
-            "stop_rule": {k: v for k, v in rule.snapshot().items()},
-            "steps": steps, "stop_reason": reason},
+        "seconds": {"super_resolution": round(t_sr[0] if t_sr else total, 3),
+                    "total": round(total, 3)},
+        "events": result.events,
+        "metrics": {"input": result.input_metrics,
+                    "output": {k: result.metrics[k] for k in result.input_metrics}},
+        "dehazing": None if ran.dehazing is None else {
+            "weights_sha256": result.weights.get(registry.dehazer()),
+            "stop_rule": {"metric": ran.dehazing.metric, "threshold": ran.dehazing.threshold,
+                          "epsilon": ran.dehazing.epsilon, "max_steps": ran.dehazing.max_steps,
+                          "stop_below": ran.dehazing.stop_below,
+                          "rollback": ran.dehazing.rollback},
+            "steps": [{"step": s.step, "stopped": s.stopped, "reason": s.reason,
+                       "metrics": {k: _finite(v) for k, v in s.metrics.items()}}
+                      for s in result.steps],
+            "stop_reason": result.stop_reason},
     }
-    if net is not None or steps:
-        bicubic = upsample(film.pixels, scale)
-        report["metrics"]["vs_bicubic"] = {"psnr": _finite(metrics.psnr(bicubic, image)),
-                                           "ssim": metrics.ssim(bicubic, image)}
-    print(json.dumps(report, indent=2))
+    if ran.model != "none" or result.steps:
+        report["metrics"]["vs_bicubic"] = {"psnr": _finite(result.metrics["psnr_vs_bicubic"]),
+                                           "ssim": result.metrics["ssim_vs_bicubic"]}
+    print(json.dumps(report, indent=2, allow_nan=False))
     return EXIT_OK

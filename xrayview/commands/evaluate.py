@@ -11,60 +11,33 @@ from pathlib import Path
 
 
 from xrayview.commands import BadInput
-from xrayview.core.dataset import load_split
 from xrayview.core.device import pick_device
-from xrayview.core.evaluate import (
+from xrayview.core.evaluation.figures import sr_comparison
+from xrayview.core.evaluation.methods import parse_method
+from xrayview.core.evaluation.super_resolution import (
     border_for,
     evaluate_films,
     markdown_table,
-    restore,
-    restore_self_ensemble,
     summarise,
 )
-from xrayview.core.report_figures import sr_comparison
-from xrayview.core.weights import load_model
-
-
-def _methods(names: list[str], device) -> dict:
-    from xrayview.core.dehazing import StopRule, dehaze_steps
-    from xrayview.core.enhance import drain
-
-    methods = {}
-    for name in names:
-        base = name.split("+")[0]
-        arch = base.removesuffix("-x8")  # "-x8": the 8-fold self-ensemble of the network
-        if arch not in ("srcnn", "vdsr"):
-            raise ValueError(f"unknown method {name!r}")
-        if "+" in name:
-            dehazer = load_model("dehaze", device=device)
-            methods[name] = lambda img, m=dehazer: drain(
-                dehaze_steps(img, m, StopRule(), device=device))
-        elif base.endswith("-x8"):
-            net = load_model(arch, device=device)
-            methods[name] = lambda img, m=net: restore_self_ensemble(m, img, device=device)
-        else:
-            net = load_model(base, device=device)
-            methods[name] = lambda img, m=net: restore(m, img, device=device)
-    return methods
+from xrayview.core.models import registry
+from xrayview.core.training.dataset import load_split
 
 
 def _dehaze_evaluation(args, data: Path, files: list[str], out: Path, device) -> str:
     """Veiled and clean test films through the dehazer; writes dehaze.md/.csv and a figure."""
-    from xrayview.core.degrade import veil
-    from xrayview.core.dehazing import StopRule, dehaze_steps
-    from xrayview.core.enhance import drain
-    from xrayview.core.evaluate_dehaze import dehaze_table, evaluate_dehazing
+    from xrayview.core.evaluation.dehazing import dehaze_film, dehaze_table, evaluate_dehazing
+    from xrayview.core.evaluation.figures import panel_row, stack_rows, to_gray8
     from xrayview.core.io import load_film
-    from xrayview.core.report_figures import panel_row, stack_rows, to_gray8
 
-    model = load_model("dehaze", device=device)
+    model = registry.load_model(registry.dehazer())
     if args.dehaze_films:
         files = files[:: max(1, len(files) // args.dehaze_films)][: args.dehaze_films]
     rows = []
     # whole films: the dehazer works on a small copy of the entire film (a veil is a
     # property of the film), and it is cheap enough at full size even on a CPU
     for i, r in enumerate(evaluate_dehazing(data, files, model, args.dehaze_strengths,
-                                            None, device=str(device)), 1):
+                                            None, device=device), 1):
         rows.append(r)
         print(f"[dehaze {i}/{len(files) * len(args.dehaze_strengths)}] {r.film} strength "
               f"{r.strength:g}: {r.psnr_input:.2f} -> {r.psnr_output:.2f} dB, SSIM "
@@ -81,10 +54,10 @@ def _dehaze_evaluation(args, data: Path, files: list[str], out: Path, device) ->
     (out / "dehaze.md").write_text(table)
     film = files[len(files) // 2]
     truth = load_film(data / film).pixels
-    veiled = veil(truth, 0.6, seed=7)
-    panels = [("clean film", truth), ("veiled (0.6)", veiled),
-              ("dehazed veiled", drain(dehaze_steps(veiled, model, StopRule(), device=device))),
-              ("dehazed clean", drain(dehaze_steps(truth, model, StopRule(), device=device)))]
+    veiled = dehaze_film(truth, 0.6, 7, model, device=device)
+    clean = dehaze_film(truth, 0.0, 7, model, device=device)
+    panels = [("clean film", truth), ("veiled (0.6)", veiled.film),
+              ("dehazed veiled", veiled.image), ("dehazed clean", clean.image)]
     scale = max(1, 384 // max(truth.shape))
     small = [(label, to_gray8(img[::max(1, max(img.shape) // 384), ::max(1, max(img.shape) // 384)], scale))
              for label, img in panels]
@@ -118,12 +91,19 @@ def run_evaluation(args: argparse.Namespace) -> int:
 
 def _sr_evaluation(args, data: Path, files: list[str], out: Path, device) -> None:
     """Bicubic vs the chosen methods at each scale: per_film.csv, table.md, summary.json."""
-    methods = _methods(args.methods, device)
+    try:
+        methods = [parse_method(m).name for m in args.methods]
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    for name in {parse_method(m).model for m in methods} | (
+            {registry.dehazer()} if any(parse_method(m).dehaze for m in methods) else set()):
+        registry.model_entry(name)  # missing weights: one line before any work
     figure_films = set(files[:: max(1, len(files) // max(args.figures, 1))][: args.figures])
     rows, t0 = [], time.perf_counter()
     total = len(files) * len(args.scales)
     for i, res in enumerate(evaluate_films(data, files, args.scales, methods, args.crop,
-                                           keep_images=lambda f: f in figure_films), 1):
+                                           keep_images=lambda f: f in figure_films,
+                                           device=device), 1):
         rows.append(res)
         gains = ", ".join(f"{m} {res.scores[m]['psnr'] - res.scores['bicubic']['psnr']:+.2f}"
                           for m in res.scores if m != "bicubic")

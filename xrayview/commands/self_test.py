@@ -1,8 +1,9 @@
 """``xrayview --self-test``: an offline smoke run of an installation (source or packaged).
 
-Loads the bundled sample film; runs SRCNN x2, VDSR x2 and two dehazing steps on its
-central 256 x 256 region (small, so the check takes seconds on a CPU); computes metrics;
-writes a 16-bit PNG and a derived DICOM to a temporary folder and reads both back;
+Loads the bundled sample film; runs every super-resolution model x2 through the one
+pipeline, the strongest followed by two dehazing steps, on its central 256 x 256 region (small, so the check takes seconds on a CPU); computes metrics;
+writes a 16-bit PNG and a derived DICOM to a temporary folder and reads both back, with
+the recipe in their provenance;
 encodes the region as RLE, JPEG-LS, JPEG 2000 and JPEG Baseline DICOM and reads each back
 (``self_test_codecs``: are the decoder plugins there, e.g. in a frozen bundle); and, when
 Qt is installed, builds the main window offscreen. Prints one line per check.
@@ -33,40 +34,46 @@ def _check(ok: bool, what: str) -> None:
 
 
 def _models_and_exports(film, say) -> None:
-    from xrayview.core.dehazing import StopRule, dehaze_steps
-    from xrayview.core.enhance import collect, drain, super_resolve, upsample
+    from xrayview.core.enhance.pipeline import enhance
+    from xrayview.core.enhance.recipe import Dehazing, Recipe
+    from xrayview.core.generators import drain
     from xrayview.core.io import load_film
     from xrayview.core.io.export import save_film
-    from xrayview.core.metrics import psnr, ssim
-    from xrayview.core.weights import load_model
+    from xrayview.core.io.provenance import read_provenance
+    from xrayview.core.models import registry
+    from xrayview.core.quality.metrics import psnr
 
     h, w = film.shape
     y, x = (h - REGION) // 2, (w - REGION) // 2
     region = np.ascontiguousarray(film.pixels[y:y + REGION, x:x + REGION])
-    bicubic = upsample(region, 2)
-    results = {}
-    for name in ("srcnn", "vdsr"):
-        model = load_model(name, device="cpu")
-        out = drain(super_resolve(region, model, scale=2, device="cpu", tile=128))
-        _check(out.shape == (2 * REGION, 2 * REGION) and np.isfinite(out).all(),
+    models = registry.super_resolution_models()
+    final = None
+    for name in models:  # the strongest last, followed by two dehazing steps
+        dehazing = Dehazing(threshold=0.0, epsilon=0.0, max_steps=2) \
+            if name == models[-1] else None
+        recipe = Recipe(model=name, scale=2, tile=128, dehazing=dehazing)
+        done = drain(enhance(region, recipe, "cpu"))
+        out = done.super_resolved
+        _check(out.shape == (2 * REGION, 2 * REGION) and np.isfinite(done.image).all(),
                f"{name} x2 output has shape {out.shape} or non-finite values")
-        results[name] = out
-        say(f"{name} x2: PSNR vs bicubic {psnr(bicubic, out):.2f} dB, "
-            f"SSIM {ssim(bicubic, out):.4f} (weights {model.weights_sha256[:12]})")
-    dehazer = load_model("dehaze", device="cpu")
-    rule = StopRule(threshold=0.0, epsilon=0.0, max_steps=2)
-    steps, final = collect(dehaze_steps(results["vdsr"], dehazer, rule, device="cpu"))
-    _check(len(steps) == 2, f"dehazing ran {len(steps)} steps, expected 2")
-    say(f"dehazing: 2 steps, SSIM vs input {steps[-1].metrics['ssim_input']:.4f}")
+        say(f"{name} x2: PSNR vs bicubic {psnr(done.bicubic, out):.2f} dB "
+            f"(weights {done.weights[name][:12]})")
+        if dehazing is not None:
+            _check(len(done.steps) == 2, f"dehazing ran {len(done.steps)} steps, expected 2")
+            say(f"dehazing: 2 steps, SSIM vs input {done.steps[-1].metrics['ssim_input']:.4f}")
+            final = done
     with tempfile.TemporaryDirectory(prefix="xrayview-self-test-") as tmp:
         for suffix in (".png", ".dcm"):
-            path = save_film(final, Path(tmp) / f"self_test{suffix}", film, scale=2,
-                             description="xrayview self-test: VDSR x2 + 2 dehazing steps")
+            path = save_film(final.image, Path(tmp) / f"self_test{suffix}", film, scale=2,
+                             description=final.description, provenance=final.provenance())
             back = load_film(path)
-            _check(back.shape == final.shape, f"{suffix} export reads back as {back.shape}")
-            err = float(np.abs(back.pixels - final).max())
+            _check(back.shape == final.image.shape, f"{suffix} export reads back as {back.shape}")
+            err = float(np.abs(back.pixels - final.image).max())
             _check(err <= 1.0 / 65535 + 1e-6, f"{suffix} export differs by {err:.2e}")
-            say(f"wrote and re-read {path.name} ({back.bits_stored}-bit {back.source_format})")
+            recipe = (read_provenance(path) or {}).get("recipe")
+            _check(recipe == final.recipe.to_dict(), f"{suffix} export lost its recipe")
+            say(f"wrote and re-read {path.name} ({back.bits_stored}-bit {back.source_format}, "
+                "recipe kept)")
         check_codecs(region, Path(tmp), _check, say)
 
 

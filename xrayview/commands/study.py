@@ -19,7 +19,8 @@ def add_study_parser(sub) -> None:
     p.add_argument("study", metavar="STUDY", help="study definition (.toml)")
     p.add_argument("--out", required=True, metavar="DIR", help="study folder to fill")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
-    p.add_argument("--tile", type=int, default=512, help="tile size in pixels (default 512)")
+    p.add_argument("--tile", type=int, default=None,
+                   help="tile size in pixels (default: the device's own, as xrayview enhance)")
     r = ss.add_parser("read", help="open the blinded reading window for one reader")
     r.add_argument("dir", metavar="DIR", help="a prepared study folder")
     r.add_argument("--reader", required=True, metavar="NAME", help="the reader's name")
@@ -42,7 +43,7 @@ def _prepare(args: argparse.Namespace) -> int:
     from xrayview.core.study.definition import load_study
     from xrayview.core.study.prepare import prepare_study
 
-    if args.tile < 16:
+    if args.tile is not None and args.tile < 16:
         raise BadInput("--tile must be at least 16 pixels.")
     try:
         pick_device(args.device)

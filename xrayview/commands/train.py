@@ -14,8 +14,8 @@ def run_train(args: argparse.Namespace) -> int:
     import os
     from pathlib import Path
 
-    from xrayview.core.train import TrainConfig, train
-    from xrayview.core.train_registry import register_weights
+    from xrayview.core.training.loop import TrainConfig, train
+    from xrayview.core.training.register import register_weights
 
     if not Path(args.data).is_dir():
         raise BadInput(f"training data folder {args.data} does not exist.")

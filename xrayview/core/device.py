@@ -2,7 +2,7 @@
 
 ``pick_device("auto")`` prefers CUDA, then Apple MPS, then the CPU. ``autocast_dtype``
 says in which reduced precision a network body may run on a device (None: float32 only);
-callers keep residual additions and outputs in float32 (see ``xrayview.core.tiling``).
+callers keep residual additions and outputs in float32 (see ``xrayview.core.enhance.tiling``).
 """
 
 from __future__ import annotations
@@ -69,10 +69,11 @@ def pick_device(spec: str | torch.device = "auto") -> torch.device:
     """The torch.device for ``spec``: "auto", "cpu", "cuda", "cuda:N" or "mps".
 
     "auto" is CUDA (device 0), then MPS, then the CPU. A malformed spec or a device that
-    is not present raises ValueError with a message fit for a user.
+    is not present raises ValueError with a message fit for a user. A torch.device is
+    returned as it is: the CLI and the GUI resolve a spec once and pass the device inward.
     """
     if isinstance(spec, torch.device):
-        spec = str(spec)
+        return spec  # resolved already (once, at the edge)
     text = str(spec).strip().lower()
     m = _SPEC.match(text)
     if not m or (m.group(2) is not None and m.group(1) != "cuda"):
@@ -99,15 +100,34 @@ def pick_device(spec: str | torch.device = "auto") -> torch.device:
     return torch.device("cuda", i)
 
 
-def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
-    """Reduced precision for a network body on ``device``, or None for float32 only.
+PRECISIONS = ("auto", "fp32", "bf16")
 
-    CUDA: bfloat16 where the GPU supports it, else float16. CPU and MPS: None (float32;
-    CPU autocast is slower for these convolutions and MPS autocast is not yet tested).
+
+def _kind(device: torch.device | str) -> torch.device:
+    """``device`` as a torch.device for a policy that depends only on its kind ("auto" is
+    resolved; "mps" or "cuda:3" need not be present)."""
+    return pick_device(device) if str(device).strip().lower() == "auto" else torch.device(device)
+
+
+def autocast_dtype(device: torch.device | str, mode: str = "auto") -> torch.dtype | None:
+    """THE precision policy: the reduced precision a network body runs in, or None (fp32).
+
+    mode "fp32": None. "bf16": bfloat16 where the hardware runs it natively (a CUDA GPU
+    with bf16, else float16; a CPU with AVX-512 BF16 or AMX), else None - what training
+    uses. "auto" (inference default): as "bf16" on CUDA, None on the CPU and MPS (CPU
+    inference stays float32 until its bf16 output is validated per model; MPS autocast is
+    not tested). Callers keep residual additions and outputs in float32.
     """
-    dev = torch.device(device) if isinstance(device, str) else device
-    if dev.type != "cuda":
+    if mode not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {mode!r}")
+    dev = _kind(device)
+    if mode == "fp32" or dev.type not in ("cpu", "cuda") or (mode == "auto" and dev.type == "cpu"):
         return None
+    if dev.type == "cpu":
+        try:
+            return torch.bfloat16 if torch.cpu._is_avx512_bf16_supported() else None
+        except AttributeError:  # an older torch without the query
+            return None
     try:
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     except (RuntimeError, AssertionError):  # pragma: no cover - an odd driver state
@@ -125,7 +145,7 @@ def default_tiling(device: torch.device | str) -> tuple[int, int]:
     CUDA: 2048-pixel tiles four at a time: a x2 of a 2048 film is one batch, enough work
     to fill a large GPU. Other devices (MPS): 512 x 4, as before.
     """
-    dev = torch.device(device) if isinstance(device, str) else device
+    dev = _kind(device)
     if dev.type == "cpu":
         return 1024, 1
     if dev.type == "cuda":
@@ -135,7 +155,7 @@ def default_tiling(device: torch.device | str) -> tuple[int, int]:
 
 def device_label(device: torch.device | str) -> str:
     """A human label for one device (as ``list_devices`` gives it)."""
-    name = str(pick_device(device) if isinstance(device, str) else device)
+    name = str(pick_device(device))
     if name == "cuda":
         name = "cuda:0"
     for info in list_devices():

@@ -15,19 +15,13 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from xrayview.core.io import load_film
 from xrayview.core.resources import resource_path, sample_film_path
+from xrayview.gui.jobs import one_line
 from xrayview.gui.main_window import APPLICATION, ORGANIZATION, MainWindow
 
 log = logging.getLogger(__name__)
 
 ICON_NAME = "icons/xrayview.svg"
 _reporting = False  # guards against an error raised while the error dialog is up
-
-
-def one_line(exc: BaseException) -> str:
-    """``Type: first line of the message``, at most 200 characters."""
-    lines = str(exc).strip().splitlines()
-    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def report_uncaught(exc_type: type[BaseException], exc: BaseException,

@@ -169,6 +169,10 @@ class CompareView(QWidget):
         if not self._refresh.isActive():
             self._refresh.start()
 
+    def set_enhanced_title(self, text: str) -> None:
+        """The Enhanced view's title (e.g. "Enhanced (failed)")."""
+        self.enhanced.title_label.setText(text)
+
     def set_enhanced(self, image: np.ndarray, scale: int, title: str | None = None) -> None:
         """Show a complete enhanced image float32 (H*s, W*s) and update the difference."""
         self._refresh.stop()

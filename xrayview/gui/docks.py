@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLineEdit, QTreeWidget, Q
 
 from xrayview.core.film import Film
 from xrayview.gui.plot_cache import cache_axes
+from xrayview.gui.state import ViewerState
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,10 @@ class DicomTagBrowser(QWidget):
         self._header = None
         self.filter_edit.textChanged.connect(self._rebuild)
         self.identifiers_check.toggled.connect(self._rebuild)
+
+    def observe(self, state: ViewerState) -> None:
+        """Follow the viewer state's open film."""
+        state.film_opened.connect(self.set_film)
 
     def set_film(self, film: Film | None) -> None:
         """Show ``film``'s header (none for PNG/JPEG/TIFF); hides identifiers again."""
@@ -149,6 +154,12 @@ class HistogramPanel(QWidget):
         step = max(1, int(np.sqrt(pixels.size / (1 << 20))))
         counts, edges = np.histogram(pixels[::step, ::step], bins=256, range=(0.0, 1.0))
         return edges, np.log10(counts + 1.0)
+
+    def observe(self, state: ViewerState) -> None:
+        """Follow the viewer state: the open film, the film being enhanced, the result."""
+        state.film_opened.connect(lambda film: self.set_original(film.pixels))
+        state.input_ready.connect(lambda record: self.set_original(record.film))
+        state.result_ready.connect(lambda result: self.set_enhanced(result.image))
 
     def set_original(self, pixels: np.ndarray | None) -> None:
         """Histogram of float32 (H, W) in [0, 1] (None clears)."""

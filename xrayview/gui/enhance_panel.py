@@ -1,15 +1,15 @@
 """EnhancePanel: the form for an enhancement run (model, scale, dehazing, device, run).
 
-Models without trained weights are listed but disabled, with a tooltip saying why. The
-panel only collects settings and shows progress; ``gui.enhance_controller`` runs jobs.
-Devices are listed on a background thread once the event loop runs (listing them imports
-torch, ~1.5 s); until then the list holds "Automatic", which a run may use.
+Models (from the registry) without trained weights are listed but disabled, with a
+tooltip saying why. The panel only collects settings (as a ``Recipe``) and shows
+progress; ``gui.enhance_controller`` runs jobs. Devices are listed through a
+``JobRunner`` once the event loop runs (listing them imports torch, ~1.5 s); until then
+the list holds "Automatic", which a run may use.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -18,13 +18,12 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from xrayview.core.model_manifest import WeightsError, available_models
-from xrayview.core.stop_rule import METRIC_LABELS, METRIC_NAMES, StopRule
+from xrayview.core.enhance.recipe import Dehazing, Recipe, Reference
+from xrayview.core.enhance.stop_rule import METRIC_LABELS, METRIC_NAMES, StopRule
+from xrayview.core.models import registry
+from xrayview.gui.jobs import JobRunner
 
 log = logging.getLogger(__name__)
-
-MODEL_LABELS = {"none": "None (bicubic only)", "srcnn": "SRCNN", "vdsr": "VDSR"}
-
 
 @dataclass(frozen=True)
 class PanelSettings:
@@ -44,66 +43,46 @@ class PanelSettings:
     stop_below: bool = True
     rollback: bool = False
 
-
-def model_availability() -> dict[str, str]:
-    """Model name -> "" when usable, else the reason it is not (for tooltips)."""
-    try:
-        present = set(available_models())
-    except WeightsError as exc:
-        return {name: str(exc) for name in ("srcnn", "vdsr", "dehaze")} | {"none": ""}
-    return {name: "" if name == "none" or name in present
-            else f"no trained weights for {name} in the models folder (train it first)"
-            for name in ("none", "srcnn", "vdsr", "dehaze")}
+    def recipe(self) -> Recipe:
+        """The pipeline recipe of these settings (the threshold explicit, as shown)."""
+        dehazing = Dehazing(metric=self.stop_metric, threshold=self.threshold,
+                            stop_below=self.stop_below, max_steps=self.max_steps,
+                            rollback=self.rollback) if self.dehaze else None
+        return Recipe(model=self.model, scale=self.scale, dehazing=dehazing,
+                      reference=Reference(veil=self.veil) if self.reference_mode else None)
 
 
-class DeviceProbe:
-    """Lists the devices on a daemon thread (importing torch takes ~1.5 s).
+def list_devices_job(cancel):
+    """Job for the JobRunner: the usable devices (importing torch takes ~1.5 s)."""
+    from xrayview.core.device import list_devices
 
-    ``result`` is None until done, then list[DeviceInfo] or, when listing failed, a
-    one-line reason (str). No Qt object is touched from the thread: the panel polls
-    ``result`` with a timer (a signal emitted from a plain Python thread stalled the GUI
-    thread's event processing for seconds in PySide6 6.11).
-    """
-
-    def __init__(self) -> None:
-        self.result: object = None
-
-    def start(self) -> None:
-        threading.Thread(target=self._run, name="xrayview-device-probe", daemon=True).start()
-
-    def _run(self) -> None:
-        try:
-            from xrayview.core.device import list_devices
-
-            result: object = list_devices()
-        except Exception as exc:  # a broken torch/CUDA install: the CPU may still work
-            log.warning("listing devices failed: %s", exc)
-            result = f"devices could not be listed ({type(exc).__name__}); using automatic"
-        self.result = result
+    return list_devices()
+    yield  # a generator, as every job is (it yields nothing)
 
 
 class EnhancePanel(QWidget):
     """Signals: ``runRequested()``, ``cancelRequested()``, ``thresholdEdited(float)``,
-    ``devicesListed()`` (the device list is filled in)."""
+    ``stopMetricChanged(str)``, ``devicesListed()`` (the device list is filled in)."""
 
     runRequested = Signal()
     cancelRequested = Signal()
     thresholdEdited = Signal(float)
+    stopMetricChanged = Signal(str)
     devicesListed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model_combo = QComboBox()
-        for name, label in MODEL_LABELS.items():
-            self.model_combo.addItem(label, name)
+        for name in registry.model_choices():
+            self.model_combo.addItem(registry.label(name), name)
         self.scale_spin = QSpinBox(minimum=1, maximum=4, value=2, suffix=" ×")
         self.device_combo = QComboBox()
         self.device_combo.addItem("Automatic (listing devices…)", "auto")
         self.device_combo.setToolTip("GPU when there is one, else the CPU")
         self.devices_known = False
-        self._probe = DeviceProbe()
-        self._probe_timer = QTimer(self, interval=50)
-        self._probe_timer.timeout.connect(self._poll_devices)
+        self._probe = JobRunner(self)
+        self._probe.result.connect(self._set_devices)
+        self._probe.failed.connect(self._devices_failed)
         QTimer.singleShot(0, self._start_probe)  # once the window is up
 
         self.dehaze_check = QCheckBox("Dehazing")
@@ -173,18 +152,23 @@ class EnhancePanel(QWidget):
         self.run_button.clicked.connect(lambda: self.runRequested.emit())
         self.cancel_button.clicked.connect(lambda: self.cancelRequested.emit())
         self.threshold_spin.valueChanged.connect(self.thresholdEdited)
+        self.metric_combo.currentIndexChanged.connect(
+            lambda _i: self.stopMetricChanged.emit(self.metric_combo.currentData()))
         self.dehaze_check.toggled.connect(self._update_enabled)
         self.refresh_models()
         self.select_best_model()
 
     def _start_probe(self) -> None:
-        self._probe.start()
-        self._probe_timer.start()
+        if not self._probe.is_running() and not self.devices_known:
+            self._probe.start(list_devices_job, "device-probe")
 
-    def _poll_devices(self) -> None:
-        if self._probe.result is not None:
-            self._probe_timer.stop()
-            self._set_devices(self._probe.result)
+    def shutdown(self) -> None:
+        """Wait for the device listing (window closing)."""
+        self._probe.shutdown()
+
+    def _devices_failed(self, text: str) -> None:
+        log.warning("listing devices failed: %s", text)
+        self._set_devices(f"devices could not be listed ({text}); using automatic")
 
     def _set_devices(self, found: object) -> None:
         """Fill the device list: "Automatic", then CUDA GPUs, MPS, the CPU (DeviceInfo)."""
@@ -201,18 +185,18 @@ class EnhancePanel(QWidget):
 
     def refresh_models(self) -> None:
         """Enable the models whose weights exist; disabled ones say why in a tooltip."""
-        reasons = model_availability()
+        reasons = registry.availability()
         model = self.model_combo.model()
         assert isinstance(model, QStandardItemModel)
         for i in range(self.model_combo.count()):
             name = self.model_combo.itemData(i)
             item = model.item(i)
             item.setEnabled(not reasons.get(name))
-            item.setToolTip(reasons.get(name) or f"{MODEL_LABELS[name]}: weights found")
+            item.setToolTip(reasons.get(name) or f"{registry.label(name)}: weights found")
             item.setData(reasons.get(name) or None, Qt.ItemDataRole.ToolTipRole)
         if not model.item(self.model_combo.currentIndex()).isEnabled():
             self.select_best_model()
-        self.dehaze_reason = reasons.get("dehaze", "")
+        self.dehaze_reason = reasons.get(registry.dehazer(), "")
         self.dehaze_check.setToolTip(self.dehaze_reason or "Iterative CNN dehazing after "
                                      "super-resolution, one step at a time")
         if self.dehaze_reason:
@@ -247,6 +231,33 @@ class EnhancePanel(QWidget):
             reference_mode=self.reference_check.isChecked(), veil=self.veil_spin.value(),
             stop_below=bool(self.direction_combo.currentData()),
             rollback=self.rollback_check.isChecked())
+
+    def recipe(self) -> Recipe:
+        """The current choices as a pipeline recipe."""
+        return self.settings().recipe()
+
+    def device(self) -> str:
+        """The chosen device spec ("auto", "cpu", "cuda:0", ...)."""
+        return self.device_combo.currentData()
+
+    def stop_metric(self) -> str:
+        """The chosen stop metric (a key of ``METRIC_NAMES``)."""
+        return self.metric_combo.currentData()
+
+    def threshold(self) -> float:
+        """The stop threshold shown."""
+        return self.threshold_spin.value()
+
+    def set_threshold(self, value: float) -> None:
+        """Show ``value`` as the threshold without emitting ``thresholdEdited``."""
+        if abs(self.threshold_spin.value() - value) > 1e-9:
+            self.threshold_spin.blockSignals(True)
+            self.threshold_spin.setValue(value)
+            self.threshold_spin.blockSignals(False)
+
+    def progress_fraction(self) -> float:
+        """The progress bar's position in [0, 1]."""
+        return self.progress.value() / 1000
 
     def set_running(self, running: bool) -> None:
         """Run/Cancel buttons and the form while a job runs (the threshold stays live)."""

@@ -13,6 +13,7 @@ derived DICOM). The CSV is in long format, one value per row::
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import math
 from pathlib import Path
@@ -21,31 +22,33 @@ from PySide6.QtCore import QPoint
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QWidget
 
-from xrayview.gui.pipeline import EnhanceResult
+from xrayview.core.enhance.records import Enhanced
+from xrayview.core.io.files import atomic_write
 
 log = logging.getLogger(__name__)
 
 
-def write_metrics_csv(path: str | Path, result: EnhanceResult) -> Path:
-    """Write the result's metrics and dehazing step history to ``path`` (CSV, UTF-8)."""
+def write_metrics_csv(path: str | Path, result: Enhanced) -> Path:
+    """Write the result's recipe, metrics and dehazing step history to ``path`` (CSV,
+    UTF-8), atomically (``core.io.files.atomic_write``: ExportError on failure)."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["record", "step", "metric", "value"])
-        req = result.request
-        for key, value in (("model", req.model), ("scale", req.scale),
-                           ("description", result.description),
-                           ("stop_reason", result.stop_reason)):
-            w.writerow(["run", "", key, value])
-        for name, value in result.metrics.items():
-            w.writerow(["result", "", name, _number(value)])
-        for step in result.steps:
-            for name, value in step.metrics.items():
-                w.writerow(["step", step.step, name, _number(value)])
-            w.writerow(["step", step.step, "stopped", int(step.stopped)])
-            w.writerow(["step", step.step, "reason", step.reason])
-    tmp.replace(path)
+    text = io.StringIO(newline="")
+    w = csv.writer(text)
+    w.writerow(["record", "step", "metric", "value"])
+    recipe = result.recipe
+    for key, value in (("model", recipe.model), ("scale", recipe.scale),
+                       ("description", result.description),
+                       ("stop_reason", result.stop_reason), ("recipe", recipe.to_json())):
+        w.writerow(["run", "", key, value])
+    for name, value in result.metrics.items():
+        w.writerow(["result", "", name, _number(value)])
+    for step in result.steps:
+        for name, value in step.metrics.items():
+            w.writerow(["step", step.step, name, _number(value)])
+        w.writerow(["step", step.step, "stopped", int(step.stopped)])
+        w.writerow(["step", step.step, "reason", step.reason])
+    data = text.getvalue().encode("utf-8")
+    atomic_write(path, lambda fh: fh.write(data))
     return path
 
 
@@ -82,7 +85,7 @@ def save_snapshot(views: QWidget, lines: list[str], path: str | Path) -> Path:
     return path
 
 
-def metrics_lines(result: EnhanceResult | None, per_line: int = 4) -> list[str]:
+def metrics_lines(result: Enhanced | None, per_line: int = 4) -> list[str]:
     """The result's description and metrics as a few lines of text for a snapshot."""
     if result is None:
         return ["(no enhancement)"]

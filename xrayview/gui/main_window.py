@@ -2,8 +2,9 @@
 
 Central widget: ``CompareView`` (Original | Enhanced | Difference). Docks: Enhancement
 (``EnhancePanel``), Metrics (``MetricsPanel``), Histogram, DICOM tags and, after Open
-folder, Films. Jobs run through ``EnhanceController`` (one ``JobRunner``); closing the
-window cancels and waits for it. Layout, recent files and the last folder persist in
+folder, Films. The open film and the run live in one ``ViewerState`` (``gui.state``)
+that the docks observe; jobs run through ``EnhanceController`` (one ``JobRunner``);
+closing the window cancels and waits for it. Actions: ``self.act`` (``gui.menus``). Layout, recent files and the last folder persist in
 QSettings.
 """
 
@@ -26,8 +27,9 @@ from xrayview.gui.docks import DicomTagBrowser, HistogramPanel
 from xrayview.gui.enhance_controller import EnhanceController
 from xrayview.gui.enhance_panel import EnhancePanel
 from xrayview.gui.exporting import metrics_lines, save_snapshot, write_metrics_csv
-from xrayview.gui.menus import build_menus, build_toolbar
+from xrayview.gui.menus import WindowActions, build_menus, build_toolbar
 from xrayview.gui.metrics_panel import MetricsPanel
+from xrayview.gui.state import ViewerState
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +129,11 @@ class MainWindow(QMainWindow):
         self.films_dock.hide()
         self.resizeDocks([self.enhance_dock], [340], Qt.Orientation.Horizontal)
         self.resizeDocks([self.metrics_dock], [230], Qt.Orientation.Vertical)
-        self.controller = EnhanceController(self.compare, self.panel, self.metrics,
-                                            self.histogram, self)
+        self.state = ViewerState()
+        for observer in (self.metrics, self.histogram, self.tags):
+            observer.observe(self.state)
+        self.controller = EnhanceController(self.state, self.compare, self.panel,
+                                            self.metrics, self)
 
         self._info_label, self._window_label, self._cursor_label = QLabel(), QLabel(), QLabel()
         for label in (self._info_label, self._window_label, self._cursor_label):
@@ -140,8 +145,8 @@ class MainWindow(QMainWindow):
         self._folder: list[Path] = []
         self._folder_index = -1
         self._current_path: Path | None = None
-        build_menus(self)
-        build_toolbar(self)
+        self.act: WindowActions = build_menus(self)
+        build_toolbar(self, self.act)
         self.view.cursorMoved.connect(self._show_cursor)
         self.view.cursorLeft.connect(self._cursor_label.clear)
         self.compare.windowChanged.connect(self._show_window)
@@ -175,7 +180,7 @@ class MainWindow(QMainWindow):
     @property
     def film(self) -> Film | None:
         """The film as loaded (the ground truth in reference mode), or None."""
-        return self.controller.source
+        return self.state.film
 
     def open_path(self, path: str | Path) -> bool:
         """Load and show ``path`` (a folder: open its films); on a bad file warn and return
@@ -197,10 +202,9 @@ class MainWindow(QMainWindow):
 
     def set_film(self, film: Film, name: str) -> None:
         """Show an already loaded ``film`` under the display ``name``."""
-        inverted = self.invert_action.isChecked()
+        inverted = self.act.invert.isChecked()
         self.controller.set_source(film)
         self.compare.set_inverted(inverted)
-        self.tags.set_film(film)
         self.setWindowTitle(f"{APP_TITLE} — {name}")
         self._info_label.setText(film_info_text(film))
         self._cursor_label.clear()
@@ -267,8 +271,8 @@ class MainWindow(QMainWindow):
 
     # -- export -------------------------------------------------------------------------
     def _set_exports_enabled(self, enabled: bool) -> None:
-        has = enabled and self.controller.result is not None
-        for action in (self.export_action, self.export_csv_action):
+        has = enabled and self.state.result is not None
+        for action in (self.act.export, self.act.export_csv):
             action.setEnabled(has)
 
     def _ask_save(self, title: str, suffix: str, filters: str) -> str:
@@ -280,15 +284,15 @@ class MainWindow(QMainWindow):
 
     def export_enhanced(self, path: str | None = None) -> Path | None:
         """Write the enhanced film (16-bit PNG/TIFF or derived DICOM); None if not done."""
-        result = self.controller.result
+        result = self.state.result
         if result is None:
             return None
         path = path or self._ask_save("Export enhanced film", "enhanced.png", EXPORT_FILTER)
         if not path:
             return None
         try:
-            out = save_film(result.image, path, self.compare.film, scale=result.request.scale,
-                            description=result.description)
+            out = save_film(result.image, path, self.compare.film, scale=result.recipe.scale,
+                            description=result.description, provenance=result.provenance())
         except (FilmError, OSError) as err:
             QMessageBox.warning(self, "Cannot export", str(err))
             return None
@@ -297,7 +301,7 @@ class MainWindow(QMainWindow):
 
     def export_metrics(self, path: str | None = None) -> Path | None:
         """Write the metrics and step history as CSV; None if not done."""
-        result = self.controller.result
+        result = self.state.result
         if result is None:
             return None
         path = path or self._ask_save("Export metrics", "metrics.csv", "CSV (*.csv)")
@@ -305,7 +309,7 @@ class MainWindow(QMainWindow):
             return None
         try:
             out = write_metrics_csv(path, result)
-        except OSError as err:
+        except (FilmError, OSError) as err:
             QMessageBox.warning(self, "Cannot export", str(err))
             return None
         self.statusBar().showMessage(f"Wrote {out}", 8000)
@@ -317,12 +321,17 @@ class MainWindow(QMainWindow):
         if not path:
             return None
         try:
-            out = save_snapshot(self.compare, metrics_lines(self.controller.result), path)
+            out = save_snapshot(self.compare, metrics_lines(self.state.result), path)
         except OSError as err:
             QMessageBox.warning(self, "Cannot export", str(err))
             return None
         self.statusBar().showMessage(f"Wrote {out}", 8000)
         return out
+
+    def toggle_swipe(self, on: bool) -> None:
+        """Swipe comparison on (at the slider's position) or off."""
+        self.act.swipe_slider.setEnabled(on)
+        self.compare.set_swipe(self.act.swipe_slider.value() / 1000 if on else None)
 
     # -- status bar ---------------------------------------------------------------------
     def _show_cursor(self, row: int, col: int, stored: float, norm: float) -> None:
@@ -409,6 +418,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         """Cancel and wait for a running job, then remember geometry and dock layout."""
         self.controller.shutdown()
+        self.panel.shutdown()
         self._settings.setValue("main_window/geometry", self.saveGeometry())
         self._settings.setValue("main_window/state", self.saveState())
         self._settings.sync()

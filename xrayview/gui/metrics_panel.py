@@ -20,8 +20,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHeaderView, QSizePolicy, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from xrayview.core.stop_rule import METRIC_LABELS, METRIC_NAMES, DehazeStep
+from xrayview.core.enhance.stop_rule import METRIC_LABELS, METRIC_NAMES, DehazeStep
 from xrayview.gui.plot_cache import cache_axes
+from xrayview.gui.state import ViewerState
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,23 @@ class MetricsPanel(QWidget):
         self.set_stop_metric("ssim_input")
 
     # -- curves -------------------------------------------------------------------------
+    def observe(self, state: ViewerState) -> None:
+        """Follow the viewer state: curves per dehazing step, the result's table."""
+        def reset(*_args) -> None:
+            self.clear()
+            self.set_table({})
+
+        def result(done) -> None:
+            table = {**done.metrics, "seconds": done.seconds}
+            if done.steps:
+                table["dehazing_steps"] = float(len(done.steps))
+            self.set_table(table)
+
+        state.film_opened.connect(reset)
+        state.run_started.connect(reset)
+        state.step_done.connect(self.add_step)
+        state.result_ready.connect(result)
+
     def clear(self) -> None:
         """Forget the step history (a new run starts)."""
         self.steps.clear()

@@ -199,10 +199,6 @@ class FilmView(QWidget):
         else:
             self.set_window(0.5, 1.0)
 
-    def set_full_range(self) -> None:
-        """Window covering the whole normalised range [0, 1]."""
-        self.set_window(0.5, 1.0)
-
     @property
     def inverted(self) -> bool:
         """True when the display shows black for attenuation (a 'negative')."""

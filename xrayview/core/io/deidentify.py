@@ -32,7 +32,6 @@ pixels cannot be removed here.
 from __future__ import annotations
 
 import secrets
-from typing import Iterable
 
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
@@ -123,8 +122,3 @@ def deidentify(ds: Dataset, salt: str = _SESSION_SALT) -> Dataset:
     ds.DeidentificationMethodCodeSequence = Sequence([code])
     ds.LongitudinalTemporalInformationModified = "REMOVED"
     return ds
-
-
-def identifying_keywords() -> Iterable[str]:
-    """Every keyword this module empties, removes or replaces (for tests and docs)."""
-    return ZERO + REMOVE + REPLACE_UID

@@ -26,6 +26,7 @@ from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import apply_modality_lut
 from pydicom.sequence import Sequence
@@ -41,6 +42,9 @@ from xrayview.core.film import Film
 from xrayview.core.io.deidentify import deidentify as deidentify_dataset
 from xrayview.core.io.errors import ExportError
 from xrayview.core.io.files import atomic_write as _atomic_write
+from xrayview.core.io.provenance import PNG_KEY, TIFF_TAG
+from xrayview.core.io.provenance import add_to_dataset as add_provenance
+from xrayview.core.io.provenance import as_text as provenance_text
 from xrayview.core.io.privacy import QuietWarnings, identifying_values, short_reason
 
 log = logging.getLogger(__name__)
@@ -72,7 +76,7 @@ _ALWAYS_LOSSY_TS = ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51")
 
 def save_film(pixels: np.ndarray, path: str | os.PathLike[str], source: Film | None = None,
               *, scale: int = 1, description: str = "", bits: int = 16,
-              deidentify: bool = False) -> Path:
+              deidentify: bool = False, provenance: dict | None = None) -> Path:
     """Write ``pixels`` (float32 (H, W) in [0, 1], MONOCHROME2) to ``path``; returns the path.
 
     source: the film the pixels were derived from (for DICOM metadata, spacing and the
@@ -83,6 +87,8 @@ def save_film(pixels: np.ndarray, path: str | os.PathLike[str], source: Film | N
     deidentify: for .dcm, remove or replace patient and study identifiers after the
     PS3.15 Basic Profile (refused for a source with burned-in annotation). PNG and
     TIFF outputs carry no identifiers either way.
+    provenance: what made the pixels (``Enhanced.provenance()``), written into the file
+    (``core.io.provenance``: PNG iTXt, TIFF ImageDescription, DICOM private block).
     Raises ExportError (a FilmError: one plain line) for an unknown extension, a missing
     folder, an attempt to overwrite the source film, or a write failure.
     """
@@ -96,11 +102,18 @@ def save_film(pixels: np.ndarray, path: str | os.PathLike[str], source: Film | N
     if px.ndim != 2 or px.size == 0:
         raise ExportError(f"cannot write an image of shape {px.shape}; expected (H, W).")
     px = np.clip(np.nan_to_num(px.astype(np.float32, copy=False), nan=0.0), 0.0, 1.0)
+    text = None if provenance is None else provenance_text(provenance)
     if fmt == "DICOM":
-        _save_dicom(px, out, source, scale, description, bits, deidentify)
+        _save_dicom(px, out, source, scale, description, bits, deidentify, text)
     else:
         im = Image.fromarray(_quantise(px, bits))
         options: dict = {"compression": "tiff_adobe_deflate"} if fmt == "TIFF" else {}
+        if text is not None and fmt == "PNG":
+            info = PngInfo()
+            info.add_itxt(PNG_KEY, text)
+            options["pnginfo"] = info
+        elif text is not None:
+            options["tiffinfo"] = {TIFF_TAG: text}
         if source is not None and source.pixel_spacing_mm:
             row, col = source.pixel_spacing_mm
             options["dpi"] = (25.4 * scale / col, 25.4 * scale / row)
@@ -131,7 +144,7 @@ def check_destination(path: str | os.PathLike[str], source: Film | None = None) 
 
 
 def _save_dicom(px: np.ndarray, out: Path, film: Film | None, scale: int, description: str,
-                bits: int, deidentify: bool) -> None:
+                bits: int, deidentify: bool, provenance: str | None) -> None:
     hdr = film.dicom_header if film is not None else None
     if deidentify and hdr is not None and \
             str(hdr.get("BurnedInAnnotation", "") or "").upper().strip() == "YES":
@@ -144,6 +157,8 @@ def _save_dicom(px: np.ndarray, out: Path, film: Film | None, scale: int, descri
             if deidentify:
                 deidentify_dataset(ds)
                 ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+            if provenance is not None:  # no identifiers in it: kept when de-identified
+                add_provenance(ds, provenance)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise ExportError(f"cannot build the derived DICOM for {out.name} "
                               f"({short_reason(exc, quiet.secrets)}).") from None

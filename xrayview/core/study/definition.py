@@ -20,9 +20,12 @@ from typing import Any
 
 import tomllib
 
+from xrayview.core.enhance.recipe import Dehazing, Recipe, RecipeError
+from xrayview.core.enhance.stop_rule import METRIC_NAMES
+from xrayview.core.models import registry
+
 DESIGNS = ("single", "paired")
 KINDS = {"single": ("likert",), "paired": ("vga", "2afc")}
-MODELS = ("none", "srcnn", "vdsr")
 DEFAULT_LABELS = {
     "likert": ["1 very poor", "2 poor", "3 fair", "4 good", "5 excellent"],
     "vga": ["-2 much worse", "-1 worse", "0 equal", "+1 better", "+2 much better"],
@@ -38,13 +41,29 @@ class StudyError(ValueError):
 
 @dataclass(frozen=True)
 class Condition:
-    """How one condition's image is made: ``model`` x ``scale``, then ``dehaze_steps``."""
+    """How one condition's image is made: ``model`` x ``scale``, then at most
+    ``dehaze_steps`` dehazing steps under a stop rule (``stop_metric``, ``stop_threshold``
+    (None: the metric's default), ``stop_when`` "below"/"above" (None: the metric's
+    default direction), ``stop_rollback``). :meth:`recipe` is what the pipeline runs."""
 
     name: str
-    model: str = "none"
+    model: str = registry.BICUBIC
     scale: int = 1
     dehaze_steps: int = 0
-    stop_threshold: float = 0.9
+    stop_threshold: float | None = None
+    stop_metric: str = "ssim_input"
+    stop_when: str | None = None
+    stop_rollback: bool = False
+
+    def recipe(self) -> Recipe:
+        """The pipeline recipe of this condition (RecipeError when it cannot be run)."""
+        dehazing = None
+        if self.dehaze_steps:
+            dehazing = Dehazing(metric=self.stop_metric, threshold=self.stop_threshold,
+                                stop_below=None if self.stop_when is None
+                                else self.stop_when == "below",
+                                max_steps=self.dehaze_steps, rollback=self.stop_rollback)
+        return Recipe(model=self.model, scale=self.scale, dehazing=dehazing)
 
 
 @dataclass(frozen=True)
@@ -108,25 +127,44 @@ def _condition(name: str, raw: Any) -> Condition:
         raise StudyError(f"{where}: names use letters, digits, '_', '-' and '.' only.")
     if not isinstance(raw, dict):
         raise StudyError(f"{where}: must be a table (model, scale, dehaze_steps).")
-    unknown = set(raw) - {"model", "scale", "dehaze_steps", "stop_threshold"}
+    unknown = set(raw) - {"model", "scale", "dehaze_steps", "stop_threshold", "stop_metric",
+                          "stop_when", "stop_rollback"}
     if unknown:
         raise StudyError(f"{where}: unknown key '{sorted(unknown)[0]}'.")
-    model = raw.get("model", "none")
-    if model not in MODELS:
-        raise StudyError(f"{where}: model must be one of {', '.join(MODELS)}, not {model!r}.")
+    model = raw.get("model", registry.BICUBIC)
+    choices = registry.model_choices()
+    if model not in choices:
+        raise StudyError(f"{where}: model must be one of {', '.join(choices)}, not {model!r}.")
     scale = raw.get("scale", 1)
     if not isinstance(scale, int) or isinstance(scale, bool) or scale not in (1, 2, 3, 4):
         raise StudyError(f"{where}: scale must be 1, 2, 3 or 4, not {scale!r}.")
     steps = raw.get("dehaze_steps", 0)
     if not isinstance(steps, int) or isinstance(steps, bool) or not 0 <= steps <= 50:
         raise StudyError(f"{where}: dehaze_steps must be an integer 0..50, not {steps!r}.")
-    thr = raw.get("stop_threshold", 0.9)
-    if not isinstance(thr, (int, float)) or isinstance(thr, bool) or not 0 < thr <= 1:
-        raise StudyError(f"{where}: stop_threshold must be in (0, 1], not {thr!r}.")
-    if name == "original" and (model != "none" or scale != 1 or steps):
+    metric = raw.get("stop_metric", "ssim_input")
+    if metric not in METRIC_NAMES:
+        raise StudyError(f"{where}: stop_metric must be one of {', '.join(METRIC_NAMES)}, "
+                         f"not {metric!r}.")
+    thr = raw.get("stop_threshold")
+    if thr is not None and (not isinstance(thr, (int, float)) or isinstance(thr, bool)
+                            or thr != thr or abs(thr) == float("inf")):
+        raise StudyError(f"{where}: stop_threshold must be a finite number, not {thr!r}.")
+    when = raw.get("stop_when")
+    if when not in (None, "below", "above"):
+        raise StudyError(f"{where}: stop_when must be 'below' or 'above', not {when!r}.")
+    rollback = raw.get("stop_rollback", False)
+    if not isinstance(rollback, bool):
+        raise StudyError(f"{where}: stop_rollback must be true or false.")
+    if name == "original" and (model != registry.BICUBIC or scale != 1 or steps):
         raise StudyError(f"{where}: 'original' must be the unprocessed film (model none, "
                          "scale 1, no dehazing).")
-    return Condition(name, model, scale, steps, float(thr))
+    cond = Condition(name, model, scale, steps, None if thr is None else float(thr), metric,
+                     when, rollback)
+    try:
+        cond.recipe()
+    except RecipeError as exc:
+        raise StudyError(f"{where}: {exc}.") from None
+    return cond
 
 
 def _question(i: int, raw: Any, design: str) -> Question:

@@ -4,8 +4,8 @@ Layout of a prepared folder ``DIR``::
 
     DIR/study.json                 the validated definition (what the reading window uses)
     DIR/images/<case>_<cond>.png   16-bit PNG, float32 [0, 1] quantised (``save_film``)
-    DIR/images/<case>_<cond>.json  provenance: source film sha256, model, weights sha256,
-                                   scale, dehazing steps run, image sha256
+    DIR/images/<case>_<cond>.json  provenance: source film sha256, the condition's recipe,
+                                   weights sha256, dehazing steps run, image sha256
     DIR/readers/<NAME>.sqlite      one answer database per reader (``store``)
 
 The original condition is also written as a PNG, so reading needs nothing but ``DIR``
@@ -16,6 +16,7 @@ provenance exist with a matching hash and recipe is skipped.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -56,8 +57,8 @@ def image_path(root: Path, case: str, condition: str) -> Path:
 
 
 def _recipe(cond: Condition, source_sha: str, crop: int) -> dict:
-    return {"condition": cond.name, "model": cond.model, "scale": cond.scale,
-            "dehaze_steps": cond.dehaze_steps, "stop_threshold": cond.stop_threshold,
+    """What decides a prepared image's pixels (an image made with the same is reused)."""
+    return {"condition": cond.name, "recipe": cond.recipe().to_dict(),
             "source_sha256": source_sha, "crop": crop}
 
 
@@ -71,36 +72,6 @@ def _is_done(png: Path, recipe: dict) -> bool:
         return False
     same = all(prov.get(k) == v for k, v in recipe.items())
     return same and prov.get("image_sha256") == sha256_bytes(png.read_bytes())
-
-
-def centre_crop(pixels: np.ndarray, size: int) -> np.ndarray:
-    """Central ``size`` x ``size`` region of float32 (H, W) pixels (all of it if smaller)."""
-    if not size:
-        return pixels
-    h, w = pixels.shape
-    r0, c0 = max(0, (h - size) // 2), max(0, (w - size) // 2)
-    return np.ascontiguousarray(pixels[r0:r0 + size, c0:c0 + size])
-
-
-def _enhance(pixels: np.ndarray, cond: Condition, models: dict, device, tile: int):
-    """float32 (H, W) [0, 1] -> (result float32 (H*s, W*s) [0, 1], provenance extras)."""
-    from xrayview.core.enhance import StopRule, collect, dehaze_steps, drain, super_resolve
-
-    extra: dict = {"weights_sha256": None, "dehaze_weights_sha256": None,
-                   "dehaze_steps_run": 0, "stop_reason": ""}
-    net = "none"
-    if cond.model != "none":
-        net = models[cond.model]
-        extra["weights_sha256"] = net.weights_sha256
-    out = drain(super_resolve(pixels, net, cond.scale, device=device, tile=tile))
-    if cond.dehaze_steps:
-        dnet = models["dehaze"]
-        extra["dehaze_weights_sha256"] = dnet.weights_sha256
-        rule = StopRule(threshold=cond.stop_threshold, max_steps=cond.dehaze_steps)
-        steps, out = collect(dehaze_steps(out, dnet, rule, device=device))
-        if steps:
-            extra["dehaze_steps_run"], extra["stop_reason"] = steps[-1].step, steps[-1].reason
-    return out, extra
 
 
 def write_study_json(study: Study, root: Path) -> None:
@@ -126,27 +97,33 @@ def load_prepared(root: str | Path) -> Study:
         raise StudyError(f"{path} is damaged: {exc}") from None
 
 
-def prepare_study(study: Study, root: str | Path, device: str = "auto", tile: int = 512,
+def prepare_study(study: Study, root: str | Path, device: str = "auto",
+                  tile: int | None = None,
                   ) -> Generator[PrepareProgress, None, list[dict]]:
     """Make every (case, condition) image under ``root``; yields one record per image.
 
+    Each condition's image is ``pipeline.enhance`` of its recipe (``Condition.recipe``);
+    ``tile``: tile size (None: the device's default; tiling does not change the pixels).
     ``study.crop``: use the central crop x crop region of each film (0: the whole film).
     Returns the provenance records of all images (made now or before).
     """
     from xrayview.core.device import pick_device
+    from xrayview.core.enhance.pipeline import enhance
+    from xrayview.core.generators import drain
     from xrayview.core.io import load_film
     from xrayview.core.io.export import save_film
+    from xrayview.core.quality.degrade import central_crop
+    from xrayview.core.models import registry
 
     root = Path(root)
     crop = study.crop
     write_study_json(study, root)
     (root / "images").mkdir(exist_ok=True)
-    from xrayview.core.weights import load_model
-
     dev = pick_device(device)
-    needed = {c.model for c in study.conditions if c.model != "none"}
-    needed |= {"dehaze"} if any(c.dehaze_steps for c in study.conditions) else set()
-    models = {name: load_model(name, device="cpu") for name in sorted(needed)}  # fail early
+    recipes = [c.recipe() for c in study.conditions]
+    needed = {r.model for r in recipes if r.model != registry.BICUBIC}
+    needed |= {registry.dehazer()} if any(r.dehaze for r in recipes) else set()
+    models = {name: registry.load_model(name) for name in sorted(needed)}  # fail early
     total = len(study.cases) * len(study.conditions)
     records, done = [], 0
     for case in study.cases:
@@ -162,12 +139,16 @@ def prepare_study(study: Study, root: str | Path, device: str = "auto", tile: in
                 yield PrepareProgress(done, total, case.id, cond.name, "skipped")
                 continue
             film = film if film is not None else load_film(case.path)
-            pixels = centre_crop(film.pixels, crop)
-            result, extra = _enhance(pixels, cond, models, dev, tile)
-            save_film(result, png, None, scale=cond.scale)
-            prov = {**recipe, **extra, "case": case.id, "training": case.training,
-                    "shape": list(result.shape), "xrayview": __version__,
-                    "device": str(dev), "image_sha256": sha256_bytes(png.read_bytes())}
+            pixels = central_crop(film.pixels, crop)
+            run = dataclasses.replace(cond.recipe(), tile=tile)
+            made = drain(enhance(pixels, run, dev, models=models, measure=False))
+            save_film(made.image, png, None, scale=cond.scale, provenance=made.provenance())
+            prov = {**recipe, "recipe_as_run": made.recipe.to_dict(),
+                    "weights_sha256": made.weights, "dehaze_steps_run": len(made.steps),
+                    "stop_reason": made.stop_reason, "case": case.id,
+                    "training": case.training, "shape": list(made.image.shape),
+                    "xrayview": __version__, "device": made.device,
+                    "image_sha256": sha256_bytes(png.read_bytes())}
             text = json.dumps(prov, indent=2, sort_keys=True).encode()
             atomic_write(png.with_suffix(".json"), lambda fh, t=text: fh.write(t))
             log.info("prepared %s / %s", case.id, cond.name)

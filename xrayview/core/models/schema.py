@@ -15,7 +15,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from xrayview.core.models.registry import architecture_names
+
 SCHEMA_VERSION = 1
+_ARCHS = list(architecture_names())
 _RELATIVE_NAME = r"^(?![/\\])(?![A-Za-z]:)(?!(?:.*[/\\])?\.\.(?:[/\\]|$)).+$"
 
 MANIFEST_SCHEMA: dict[str, Any] = {
@@ -35,8 +38,8 @@ MANIFEST_SCHEMA: dict[str, Any] = {
             "description": "an object",
             "required": ["arch", "file", "kwargs", "scales", "sha256"],
             "properties": {
-                "arch": {"type": "string", "enum": ["dehaze", "srcnn", "vdsr"],
-                         "description": "one of dehaze, srcnn, vdsr"},
+                "arch": {"type": "string", "enum": _ARCHS,
+                         "description": "one of " + ", ".join(_ARCHS)},
                 "file": {"type": "string", "pattern": _RELATIVE_NAME,
                          "description": "a relative name inside the models folder"},
                 "kwargs": {"type": "object", "description": "an object"},

@@ -1,10 +1,11 @@
 """The seed paper's comparison on full-resolution films: bicubic vs SRCNN vs VDSR (+ dehazing).
 
 For each test film and scale s: the film (optionally its central ``crop`` x ``crop``
-region, at full resolution) is the ground truth; ``degrade.simulate_low_resolution``
-gives the bicubic input (antialiased bicubic down, bicubic up); each method restores it;
-PSNR, SSIM and ICI are measured against the ground truth after removing a border of
-8 + s pixels. ``evaluate_films`` is a generator yielding one ``FilmResult`` per film and
+region, at full resolution) is the ground truth; each method (``evaluation.methods``) is
+a reference-mode recipe of the one pipeline, which downscales the truth (antialiased
+bicubic, clipped to [0, 1] as a real low-resolution film is), upsamples it by bicubic
+(the "bicubic" row) and restores it; PSNR, SSIM and ICI are measured against the ground
+truth after removing a border of 8 + s pixels. ``evaluate_films`` is a generator yielding one ``FilmResult`` per film and
 returning nothing; ``summarise`` turns the rows into per-dataset statistics with paired
 Wilcoxon signed-rank p-values against bicubic.
 """
@@ -14,18 +15,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Mapping
 
 import numpy as np
 import torch
 from scipy.stats import wilcoxon
 
-from xrayview.core.degrade import simulate_low_resolution
-from xrayview.core.enhance import drain
+from xrayview.core.enhance.pipeline import enhance
+from xrayview.core.evaluation.methods import method_recipe, parse_method
+from xrayview.core.generators import drain
 from xrayview.core.io import load_film
-from xrayview.core.metrics import ici, psnr, ssim
-from xrayview.core.self_ensemble import self_ensemble
-from xrayview.core.tiling import run_tiled
+from xrayview.core.quality.degrade import central_crop
+from xrayview.core.quality.metrics import ici, psnr, ssim
 
 log = logging.getLogger(__name__)
 
@@ -47,31 +48,6 @@ def border_for(scale: int) -> int:
     return 8 + scale
 
 
-def central_crop(img: np.ndarray, size: int | None) -> np.ndarray:
-    """The central ``size`` x ``size`` region of (H, W) (the whole film when None or larger)."""
-    if not size:
-        return img
-    h, w = img.shape
-    sh, sw = min(size, h), min(size, w)
-    y, x = (h - sh) // 2, (w - sw) // 2
-    return img[y:y + sh, x:x + sw]
-
-
-def restore(model: torch.nn.Module, bicubic: np.ndarray, device: str = "cpu",
-            tile: int = 512) -> np.ndarray:
-    """Apply an SR network to a pre-upsampled film (H, W) in [0, 1]; float32, clipped."""
-    out = drain(run_tiled(model, bicubic, tile=tile, device=device, precision="fp32"))
-    return np.clip(out, 0.0, 1.0)
-
-
-def restore_self_ensemble(model: torch.nn.Module, bicubic: np.ndarray, device: str = "cpu",
-                          tile: int = 512) -> np.ndarray:
-    """``restore`` averaged over the 8 rotations/flips (``core.self_ensemble``)."""
-    out = drain(self_ensemble(lambda a: run_tiled(model, a, tile=tile, device=device,
-                                                  precision="fp32"), bicubic))
-    return np.clip(out, 0.0, 1.0)
-
-
 def score(ref: np.ndarray, img: np.ndarray, scale: int) -> dict[str, float]:
     """PSNR (dB), SSIM and ICI of ``img`` against ``ref`` with the 8 + s border removed."""
     b = border_for(scale)
@@ -80,31 +56,43 @@ def score(ref: np.ndarray, img: np.ndarray, scale: int) -> dict[str, float]:
 
 
 def evaluate_films(data_dir: Path, files: Iterable[str], scales: list[int],
-                   methods: dict[str, Callable[[np.ndarray], np.ndarray]],
-                   crop: int | None = None, keep_images: Callable[[str], bool] | None = None,
+                   methods: list[str], crop: int | None = None,
+                   keep_images: Callable[[str], bool] | None = None,
+                   device: str | torch.device = "auto",
+                   models: Mapping[str, torch.nn.Module] | None = None,
                    ) -> Generator[FilmResult, None, None]:
-    """Yield a FilmResult per (film, scale). ``methods`` maps a name to bicubic -> output.
+    """Yield a FilmResult per (film, scale) for ``methods`` (names, ``evaluation.methods``).
 
     "bicubic" is always scored; ``keep_images(film)`` True keeps the arrays for figures.
+    A method with dehazing and its network part share one pipeline run (the network
+    part is that run's ``super_resolved``). models: as ``pipeline.enhance``.
     """
+    parsed = [parse_method(m) for m in methods]
+    runs = {}  # network part -> the method to run for it (with dehazing if any asks)
+    for m in parsed:
+        if m.network_part not in runs or m.dehaze:
+            runs[m.network_part] = m
     for rel in files:
-        hr_full = load_film(data_dir / rel).pixels
-        hr_full = central_crop(hr_full, crop)
+        hr_full = central_crop(load_film(data_dir / rel).pixels, crop)
         for s in scales:
-            hr, bic = simulate_low_resolution(hr_full, s)
-            res = FilmResult(rel, rel.split("/", 1)[0], s, hr.shape)
-            res.scores["bicubic"] = score(hr, bic, s)
+            res, outputs = None, {}
+            for part, m in runs.items():
+                done = drain(enhance(hr_full, method_recipe(m, s), device, models=models,
+                                     measure=False))
+                outputs[part] = done.super_resolved
+                if m.dehaze:
+                    outputs[m.name] = done.image
+                if res is None:
+                    hr, bic = done.truth, done.bicubic
+                    res = FilmResult(rel, rel.split("/", 1)[0], s, hr.shape)
+                    res.scores["bicubic"] = score(hr, bic, s)
             keep = keep_images(rel) if keep_images else False
             if keep:
                 res.images = {"original": hr, "bicubic": bic}
-            outputs = {}
-            for name, fn in methods.items():
-                src_name = name.split("+")[0] if "+" in name else None
-                src = outputs[src_name] if src_name in outputs else bic
-                outputs[name] = fn(src)
-                res.scores[name] = score(hr, outputs[name], s)
+            for m in parsed:
+                res.scores[m.name] = score(hr, outputs[m.name], s)
                 if keep:
-                    res.images[name] = outputs[name]
+                    res.images[m.name] = outputs[m.name]
             yield res
 
 

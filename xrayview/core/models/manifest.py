@@ -1,6 +1,6 @@
 """The models manifest without torch: where ``models/`` is, what it lists, what is present.
 
-``models/manifest.json`` (schema 1, validated against ``manifest_schema.MANIFEST_SCHEMA``)::
+``models/manifest.json`` (schema 1, validated against ``core.models.schema.MANIFEST_SCHEMA``)::
 
     {"schema": 1,
      "models": {"vdsr": {"arch": "vdsr", "file": "vdsr.pt", "kwargs": {"depth": 10},
@@ -10,7 +10,8 @@
 The models folder is ``$XRAYVIEW_MODELS_DIR`` when set, else ``models/`` inside a frozen
 (PyInstaller) bundle, else ``models/`` at the repository root, else
 ``<prefix>/share/xrayview/models``. Kept free of torch so the viewer can list models at
-start without importing it; ``core.weights`` loads the networks.
+start without importing it; ``core.models.weights`` loads the networks. Everything
+else reaches this module through ``core.models.registry``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xrayview.core.manifest_schema import validate_manifest
 
 MODELS_ENV = "XRAYVIEW_MODELS_DIR"
 MANIFEST_NAME = "manifest.json"
@@ -55,7 +55,7 @@ def models_dir() -> Path:
         return Path(env)
     frozen_root = getattr(sys, "_MEIPASS", None)
     candidates = [Path(frozen_root) / "models"] if frozen_root else []
-    candidates.append(Path(__file__).resolve().parents[2] / "models")
+    candidates.append(Path(__file__).resolve().parents[3] / "models")
     candidates.append(Path(sys.prefix) / "share" / "xrayview" / "models")
     return next((c for c in candidates if (c / MANIFEST_NAME).is_file()), candidates[0])
 
@@ -71,7 +71,7 @@ def read_manifest(root: Path | None = None) -> dict[str, ModelEntry] | None:
     """All validated entries of the manifest in ``root`` (default ``models_dir()``).
 
     Returns None when there is no manifest; raises WeightsError when it does not follow
-    ``manifest_schema.MANIFEST_SCHEMA`` (the message names the first problem).
+    ``core.models.schema.MANIFEST_SCHEMA`` (the message names the first problem).
     """
     root = models_dir() if root is None else Path(root)
     path = root / MANIFEST_NAME
@@ -81,6 +81,8 @@ def read_manifest(root: Path | None = None) -> dict[str, ModelEntry] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WeightsError(f"models/{MANIFEST_NAME} cannot be read: {exc}") from exc
+    from xrayview.core.models.schema import validate_manifest  # imports the registry
+
     problems = validate_manifest(data)
     if problems:
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
@@ -113,3 +115,27 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def read_manifest_data(root: Path) -> dict[str, Any]:
+    """The manifest in ``root`` as plain JSON data, or an empty one when there is none.
+
+    For writers (``training.register``): the data is validated when it is read back.
+    """
+    from xrayview.core.models.schema import SCHEMA_VERSION
+
+    path = Path(root) / MANIFEST_NAME
+    if not path.is_file():
+        return {"schema": SCHEMA_VERSION, "models": {}}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WeightsError(f"models/{MANIFEST_NAME} cannot be read: {exc}") from exc
+
+
+def write_manifest(root: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` as ``root``/manifest.json atomically (temporary file, fsync, rename)."""
+    from xrayview.core.io.files import atomic_write
+
+    text = json.dumps(data, indent=2, sort_keys=False) + "\n"
+    atomic_write(Path(root) / MANIFEST_NAME, lambda fh: fh.write(text.encode("utf-8")))

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import inspect
-import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
+from xrayview.core.models import registry
+from xrayview.core.models.manifest import read_manifest_data, write_manifest
 from xrayview.core.nets import ARCHITECTURES
-from xrayview.core.train import TrainConfig, TrainResult, hardware_label
-from xrayview.core.weights import sha256_file
+from xrayview.core.training.loop import TrainConfig, TrainResult, hardware_label
 
-MANIFEST_SCHEMA = 1
+
 
 
 def full_kwargs(arch: str, kwargs: dict) -> dict:
@@ -26,31 +25,11 @@ def full_kwargs(arch: str, kwargs: dict) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
 
-def read_manifest(models_dir: Path) -> dict:
-    path = models_dir / "manifest.json"
-    if path.is_file():
-        with open(path) as fh:
-            return json.load(fh)
-    return {"schema": MANIFEST_SCHEMA, "models": {}}
-
-
-def write_manifest(models_dir: Path, manifest: dict) -> None:
-    """Write atomically (temporary file, fsync, rename)."""
-    path = models_dir / "manifest.json"
-    tmp = path.with_name("manifest.json.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(manifest, fh, indent=2, sort_keys=False)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def register_weights(cfg: TrainConfig, result: TrainResult) -> dict:
     """Add or replace the manifest entry for ``cfg.arch``; returns the entry."""
     models_dir = Path(cfg.out_dir)
     weights = Path(result.weights_path)
-    manifest = read_manifest(models_dir)
+    manifest = read_manifest_data(models_dir)
     old = manifest["models"].get(cfg.arch, {})
     device = torch.device("cuda" if cfg.device != "cpu" and torch.cuda.is_available() else "cpu")
     train_cfg = asdict(cfg)
@@ -60,8 +39,8 @@ def register_weights(cfg: TrainConfig, result: TrainResult) -> dict:
         "arch": cfg.arch,
         "file": weights.name,
         "kwargs": full_kwargs(cfg.arch, cfg.kwargs),
-        "scales": [1] if cfg.arch == "dehaze" else sorted(set(cfg.scales)),
-        "sha256": sha256_file(weights),
+        "scales": [1] if registry.is_dehazer(cfg.arch) else sorted(set(cfg.scales)),
+        "sha256": registry.sha256_file(weights),
         "training": {
             **train_cfg,
             "data": "shared/data/cxr (NIH ChestX-ray14, Hannover COVID-19, Kermany pediatric)",
@@ -74,7 +53,6 @@ def register_weights(cfg: TrainConfig, result: TrainResult) -> dict:
         },
         "metrics": old.get("metrics", {}),
     }
-    manifest.setdefault("schema", MANIFEST_SCHEMA)
     manifest["models"][cfg.arch] = entry
     write_manifest(models_dir, manifest)
     return entry

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from xrayview.core.metrics import K1, K2, SSIM_SIGMA
+from xrayview.core.quality.metrics import K1, K2, SSIM_SIGMA
 
 _TRUNCATE = 3.5
 

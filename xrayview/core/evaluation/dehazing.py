@@ -17,12 +17,13 @@ from typing import Generator, Iterable
 import numpy as np
 import torch
 
-from xrayview.core.degrade import veil
-from xrayview.core.dehazing import StopRule, dehaze_steps
-from xrayview.core.enhance import collect
-from xrayview.core.evaluate import central_crop
+from xrayview.core.enhance.pipeline import Enhanced, enhance
+from xrayview.core.evaluation.methods import dehazing_recipe
+from xrayview.core.generators import drain
 from xrayview.core.io import load_film
-from xrayview.core.metrics import mean_brightness, psnr, rms_contrast, ssim
+from xrayview.core.models import registry
+from xrayview.core.quality.degrade import central_crop
+from xrayview.core.quality.metrics import mean_brightness, psnr, rms_contrast, ssim
 
 
 @dataclass
@@ -39,29 +40,34 @@ class DehazeResult:
     reason: str
 
 
-def _run(model: torch.nn.Module, img: np.ndarray, rule: StopRule, device: str) -> tuple[np.ndarray, int, str]:
-    steps, out = collect(dehaze_steps(img, model, rule, device=device))
-    return out, len(steps), steps[-1].reason if steps else ""
+def dehaze_film(truth: np.ndarray, strength: float, seed: int, model: torch.nn.Module,
+                rule_kwargs: dict | None = None, device: str | torch.device = "auto",
+                ) -> Enhanced:
+    """The pipeline's dehazing of ``truth`` (float32 (H, W) in [0, 1]) veiled with
+    ``strength`` (0: the clean film) by ``degrade.veil`` seeded with ``seed``."""
+    recipe = dehazing_recipe(strength, seed, rule_kwargs)
+    return drain(enhance(truth, recipe, device, models={registry.dehazer(): model},
+                         measure=False))
 
 
 def evaluate_dehazing(data_dir: Path, files: Iterable[str], model: torch.nn.Module,
                       strengths: list[float], crop: int | None = None,
-                      rule_kwargs: dict | None = None, device: str = "cpu",
+                      rule_kwargs: dict | None = None, device: str | torch.device = "auto",
                       ) -> Generator[DehazeResult, None, None]:
     """Yield one DehazeResult per (film, strength); strength 0 is the clean-film check."""
     for rel in files:
         truth = central_crop(load_film(data_dir / rel).pixels, crop)
         seed = zlib.crc32(rel.encode())
         for strength in strengths:
-            src = veil(truth, strength, seed=seed) if strength > 0 else truth
-            out, steps, reason = _run(model, src, StopRule(**(rule_kwargs or {})), device)
+            done = dehaze_film(truth, strength, seed, model, rule_kwargs, device)
+            src, out = done.film, done.image
             yield DehazeResult(
                 film=rel, dataset=rel.split("/", 1)[0], strength=strength,
                 psnr_input=psnr(truth, src), psnr_output=psnr(truth, out),
                 ssim_output=ssim(truth, out),
                 brightness_ratio=mean_brightness(out) / max(mean_brightness(truth), 1e-9),
                 contrast_ratio=rms_contrast(out) / max(rms_contrast(truth), 1e-9),
-                steps=steps, reason=reason.split(":", 1)[0])
+                steps=len(done.steps), reason=done.stop_reason.split(":", 1)[0])
 
 
 def dehaze_table(rows: list[DehazeResult]) -> str:

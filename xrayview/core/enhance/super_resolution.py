@@ -1,13 +1,16 @@
-"""Enhancement entry points: ``super_resolve`` (and ``dehaze_steps`` re-exported).
+"""Super-resolution: ``super_resolve`` (bicubic pre-upsampling, then a tiled network).
 
 Super-resolution is pre-upsampling (DESIGN §2): the film is enlarged by bicubic
 interpolation by ``scale`` (1 = restoration at native size), clamped to [0, 1] as in
-training, then the network runs tile by tile (``xrayview.core.tiling``). Both are
-generators that yield progress and return their result (DESIGN §3)::
+training, then the network runs tile by tile (``core.enhance.tiling``). A generator that
+yields progress and returns its result (DESIGN §3)::
 
-    gen = super_resolve(film, "vdsr", scale=2)
+    gen = super_resolve(film, net, scale=2)
     for progress in gen: ...           # TileProgress: done/total, fraction, eta_s, ...
     # or: result = drain(gen)          # float32 (2H, 2W) in [0, 1]
+
+The whole enhancement (super-resolution, then dehazing, with metrics) is
+``core.enhance.pipeline.enhance``; this is its first stage.
 """
 
 from __future__ import annotations
@@ -15,50 +18,26 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from typing import Any, Generator, TypeVar
+from typing import Generator
 
 import numpy as np
 import torch
 from torch import nn
 
-from xrayview import __version__
-from xrayview.core.cancel import CancelFlag, Cancelled, check_cancel
-from xrayview.core.degrade import upscale
+from xrayview.core.cancel import CancelFlag, check_cancel
 from xrayview.core.device import default_tiling, pick_device
-from xrayview.core.dehazing import DehazeStep, StopRule, dehaze_steps
+from xrayview.core.enhance.self_ensemble import TRANSFORMS
+from xrayview.core.enhance.self_ensemble import self_ensemble as run_self_ensemble
+from xrayview.core.enhance.tiling import TileProgress, run_tiled
 from xrayview.core.film import Film
-from xrayview.core.self_ensemble import TRANSFORMS
-from xrayview.core.self_ensemble import self_ensemble as run_self_ensemble
-from xrayview.core.tiling import TileProgress, run_tiled
-from xrayview.core.weights import load_model
+from xrayview.core.generators import mapped
+from xrayview.core.models import registry
+from xrayview.core.quality.degrade import upscale
 
 log = logging.getLogger(__name__)
 
-SCALES = (1, 2, 3, 4)
-__all__ = ["SCALES", "Cancelled", "DehazeStep", "StopRule", "TileProgress", "dehaze_steps",
-           "describe_enhancement", "drain", "super_resolve", "upsample"]
-
-T = TypeVar("T")
-Y = TypeVar("Y")
-
-
-def drain(gen: Generator[Any, Any, T]) -> T:
-    """Run a core generator to its end, discarding progress; returns its result."""
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
-
-
-def collect(gen: Generator[Y, Any, T]) -> tuple[list[Y], T]:
-    """Run a core generator to its end; returns (every yielded record, its result)."""
-    records: list[Y] = []
-    while True:
-        try:
-            records.append(next(gen))
-        except StopIteration as stop:
-            return records, stop.value
+SCALES = registry.SCALES
+__all__ = ["SCALES", "TileProgress", "super_resolve", "upsample"]
 
 
 def upsample(pixels: np.ndarray, scale: int) -> np.ndarray:
@@ -81,10 +60,10 @@ def _upsample_on_device(pixels: np.ndarray, scale: int, dev: torch.device) -> to
 
 
 def _resolve_model(model: nn.Module | str | None) -> nn.Module | None:
-    if model is None or (isinstance(model, str) and model.lower() in ("none", "bicubic")):
+    if model is None or model == registry.BICUBIC:
         return None
     if isinstance(model, str):
-        return load_model(model, device="cpu")
+        return registry.load_model(model, device="cpu")
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, a model name or 'none', not {model!r}")
     if getattr(model, "halo", None) is None:
@@ -92,26 +71,17 @@ def _resolve_model(model: nn.Module | str | None) -> nn.Module | None:
     return model
 
 
-def _indexed(gen: Generator[Y, Any, T]) -> Generator[tuple[int, Y], None, T]:
-    """Yield (0, record) for each record of ``gen`` and return its value (one pass)."""
-    while True:
-        try:
-            record = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        yield 0, record
-
-
-def super_resolve(film_or_array: Film | np.ndarray, model: nn.Module | str | None = "vdsr",
+def super_resolve(film_or_array: Film | np.ndarray, model: nn.Module | str | None,
                   scale: int = 2, device: str | torch.device = "auto", tile: int | None = None,
                   cancel: CancelFlag = None, *, batch: int | None = None,
                   precision: str = "auto", self_ensemble: bool = False,
+                  out: np.ndarray | None = None, upsampled: np.ndarray | None = None,
                   ) -> Generator[TileProgress, None, np.ndarray]:
     """Super-resolve a film by ``scale``; yields TileProgress per tile, returns the result.
 
     film_or_array: a Film or its pixels, float32 (H, W) in [0, 1].
-    model: an nn.Module with ``halo`` (e.g. from ``load_model``), a manifest name
-    ("srcnn", "vdsr"), or "none" for bicubic only.
+    model: an nn.Module with ``halo`` (e.g. from ``registry.load_model``; not changed),
+    a super-resolution model name of the registry, or "none" for bicubic only.
     scale: 1..4 (1 = restoration at native size). device: a ``pick_device`` spec.
     tile, batch: tile size and windows per batch; None = ``default_tiling(device)``.
     cancel: None, a callable or an Event; checked between tiles -> ``Cancelled``.
@@ -121,7 +91,11 @@ def super_resolve(film_or_array: Film | np.ndarray, model: nn.Module | str | Non
     self_ensemble: average the network over the 8 rotations/flips of the input
     (``core.self_ensemble``; 8 passes: fractions span all of them, each record's tile
     region is in its pass's rotated frame).
-    Returns float32 (H*scale, W*scale) clipped to [0, 1].
+    out: float32 (H*scale, W*scale) buffer the network writes into (so a caller can copy
+    each finished region after its record; unclipped until the end), or None.
+    precision: a mode of ``core.device.autocast_dtype``.
+    upsampled: ``upsample(pixels, scale)`` when the caller has it already (not changed).
+    Returns float32 (H*scale, W*scale) clipped to [0, 1] (``out`` when given).
     Raises ValueError for a bad scale, tile or device, WeightsError for missing weights.
     """
     pixels = film_or_array.pixels if isinstance(film_or_array, Film) else film_or_array
@@ -130,7 +104,7 @@ def super_resolve(film_or_array: Film | np.ndarray, model: nn.Module | str | Non
         raise ValueError(f"super_resolve expects an (H, W) film, got shape {pixels.shape}")
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, not {scale!r}")
-    dev = pick_device(device) if isinstance(device, str) else device
+    dev = pick_device(device)
     auto_tile, auto_batch = default_tiling(dev)
     tile = auto_tile if tile is None else tile
     batch = auto_batch if batch is None else batch
@@ -143,14 +117,21 @@ def super_resolve(film_or_array: Film | np.ndarray, model: nn.Module | str | Non
     t0 = time.perf_counter()
     check_cancel(cancel, "super-resolution")
     if net is None:
-        x = upsample(pixels, scale)
+        x = upsample(pixels, scale) if upsampled is None else upsampled.copy()
+        if out is not None:
+            out[...] = x
+            x = out
         h, w = x.shape
         yield TileProgress(1, 1, 1.0, (0, h, 0, w), time.perf_counter() - t0, 0.0, "cpu", 0)
         return x
     # on a GPU the film (not its 4-16x larger upsampled copy) crosses the bus, and the
     # bicubic runs there too; the tiles then come back into ``out`` on the host
-    x = _upsample_on_device(pixels, scale, dev) if dev.type == "cuda" else upsample(pixels,
-                                                                                    scale)
+    if upsampled is not None:
+        x = upsampled
+    elif dev.type == "cuda":
+        x = _upsample_on_device(pixels, scale, dev)
+    else:
+        x = upsample(pixels, scale)
     h, w = x.shape
     passes = len(TRANSFORMS) if self_ensemble else 1
     if self_ensemble:  # 8 passes on the host copy of the input (core.self_ensemble)
@@ -159,48 +140,20 @@ def super_resolve(film_or_array: Film | np.ndarray, model: nn.Module | str | Non
                                                     cancel=cancel, batch=batch,
                                                     precision=precision), host)
     else:
-        gen = _indexed(run_tiled(net, x, tile=tile, device=dev,
-                                 out=np.empty((h, w), dtype=np.float32), cancel=cancel,
-                                 batch=batch, precision=precision))
-    while True:
-        try:
-            i, p = next(gen)
-        except StopIteration as stop:
-            out = stop.value
-            break
+        buffer = np.empty((h, w), dtype=np.float32) if out is None else out
+        gen = mapped(run_tiled(net, x, tile=tile, device=dev, out=buffer, cancel=cancel,
+                               batch=batch, precision=precision), lambda p: (0, p))
+
+    def overall(record: tuple[int, TileProgress]) -> TileProgress:
+        i, p = record
         fraction = (i + p.fraction) / passes
         elapsed = time.perf_counter() - t0
         eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
-        yield dataclasses.replace(p, fraction=fraction, elapsed_s=elapsed, eta_s=eta)
-    np.clip(out, 0.0, 1.0, out=out)
-    return out
+        return dataclasses.replace(p, fraction=fraction, elapsed_s=elapsed, eta_s=eta)
 
-
-def describe_enhancement(model: nn.Module | str | None, scale: int, *,
-                         dehaze: nn.Module | None = None, dehaze_steps_run: int = 0,
-                         stop_threshold: float | None = None, stop_reason: str = "",
-                         self_ensemble: bool = False) -> str:
-    """One line for a derived DICOM's DerivationDescription (and logs): what was done.
-
-    Names the model, the sha256 of its weights, the scale and the dehazing steps.
-    """
-    parts = [f"xrayview {__version__}"]
-    if model is None or isinstance(model, str):
-        name = (model or "none").lower()
-        parts.append(f"bicubic x{scale}" if name in ("none", "bicubic") else f"{name} x{scale}")
-    else:
-        name = getattr(model, "weights_name", type(model).__name__.lower())
-        sha = getattr(model, "weights_sha256", "")
-        parts.append(f"{name} x{scale}" + (f" (weights sha256 {sha[:16]})" if sha else "")
-                     + ("" if scale == 1 else " after bicubic pre-upsampling")
-                     + (", self-ensemble of 8 rotations/flips" if self_ensemble else ""))
-    if dehaze_steps_run:
-        sha = getattr(dehaze, "weights_sha256", "")
-        text = f"dehazing {dehaze_steps_run} step(s)"
-        text += f" (weights sha256 {sha[:16]})" if sha else ""
-        if stop_threshold is not None:
-            text += f", stop threshold {stop_threshold:g}"
-        if stop_reason:
-            text += f", stopped: {stop_reason}"
-        parts.append(text)
-    return "; ".join(parts)
+    result = yield from mapped(gen, overall)
+    if out is not None and result is not out:  # the self-ensemble's own average
+        out[...] = result
+        result = out
+    np.clip(result, 0.0, 1.0, out=result)
+    return result

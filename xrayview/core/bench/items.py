@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from xrayview.core.device import default_tiling
-from xrayview.core.flops import count_flops
+from xrayview.core.bench.flops import count_flops
+from xrayview.core.models import registry
 from xrayview.core.nets import ARCHITECTURES
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def film_crop(film: np.ndarray, side: int) -> np.ndarray:
 
 
 def random_net(arch: str, seed: int = 0) -> torch.nn.Module:
-    """A randomly initialised ``arch`` ("srcnn", "vdsr", "dehaze") with default size."""
+    """A randomly initialised network of architecture ``arch`` with its default size."""
     torch.manual_seed(seed)
     return ARCHITECTURES[arch]().eval()
 
@@ -70,7 +71,8 @@ def sr_item(arch: str, scale: int, film: np.ndarray, dev: torch.device) -> Bench
     Warm-up: a crop whose upsampled size is one default tile (the whole film on a GPU):
     it primes the thread pool, allocator and convolution kernels at a fraction of the cost.
     """
-    from xrayview.core.enhance import drain, super_resolve
+    from xrayview.core.enhance.super_resolution import super_resolve
+    from xrayview.core.generators import drain
 
     net = random_net(arch)
     h, w = film.shape
@@ -89,9 +91,9 @@ def sr_item(arch: str, scale: int, film: np.ndarray, dev: torch.device) -> Bench
 
 def dehaze_item(film: np.ndarray, dev: torch.device) -> BenchItem:
     """One ``dehaze_steps`` step (network on the whole film, then the step's metrics)."""
-    from xrayview.core.dehazing import StopRule, dehaze_steps
+    from xrayview.core.enhance.dehazing import StopRule, dehaze_steps
 
-    net = random_net("dehaze")
+    net = random_net(registry.spec(registry.dehazer()).arch)
     h, w = film.shape
 
     def run() -> object:

@@ -34,9 +34,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from xrayview.core.dataset import PatchBank, extract_film_views, extract_patches, load_split
-from xrayview.core.degrade import low_resolution_pair
-from xrayview.core.device import pick_device
+from xrayview.core.training.dataset import PatchBank, extract_film_views, extract_patches, load_split
+from xrayview.core.quality.degrade import low_resolution_pair
+from xrayview.core.device import autocast_dtype, pick_device
+from xrayview.core.models import registry
 from xrayview.core.nets import ARCHITECTURES
 
 log = logging.getLogger(__name__)
@@ -104,27 +105,10 @@ def hardware_label(device: torch.device) -> str:
     return f"CPU: {cpu}, {torch.get_num_threads()} threads"
 
 
-def autocast_dtype(device: torch.device, mode: str) -> torch.dtype | None:
-    """bf16 for the network body where the hardware runs it natively, else None (fp32).
-
-    Weights, optimizer state, the loss and the residual add stay float32.
-    """
-    if mode == "off":
-        return None
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.type == "cpu":
-        try:
-            return torch.bfloat16 if torch.cpu._is_avx512_bf16_supported() else None
-        except AttributeError:
-            return None
-    return None
-
-
 def _degrade(arch: str, hr: torch.Tensor, scale: int, gen: torch.Generator,
              clean_fraction: float = 0.2) -> torch.Tensor:
-    if arch == "dehaze":
-        from xrayview.core.degrade import veil_batch
+    if registry.is_dehazer(arch):
+        from xrayview.core.quality.degrade import veil_batch
 
         return veil_batch(hr, generator=gen, clean_fraction=clean_fraction)
     return low_resolution_pair(hr, scale)
@@ -160,11 +144,11 @@ def validate(model: torch.nn.Module, arch: str, val: PatchBank, scales: list[int
     gains = []
     model.eval()
     with torch.no_grad():
-        for s in scales if arch != "dehaze" else [1]:
+        for s in scales if not registry.is_dehazer(arch) else [1]:
             hr = torch.from_numpy(val.batch(np.arange(len(val.patches))))
             for chunk in torch.split(hr, 32):
                 x = _degrade(arch, chunk, s, gen, clean_fraction)
-                y = _iterates(model, x.to(device), unroll if arch == "dehaze" else 1)[-1]
+                y = _iterates(model, x.to(device), unroll if registry.is_dehazer(arch) else 1)[-1]
                 y = y.clamp(0, 1).cpu()
                 sl = (..., slice(border, -border), slice(border, -border))
                 mse_in = F.mse_loss(x[sl], chunk[sl], reduction="none").mean(dim=(1, 2, 3))
@@ -172,7 +156,7 @@ def validate(model: torch.nn.Module, arch: str, val: PatchBank, scales: list[int
                 gains.append(torch.stack([mse_in, mse_out], 1))
     model.train()
     mse = torch.cat(gains).double()
-    if arch == "dehaze":
+    if registry.is_dehazer(arch):
         # some validation films are left clean (input error 0): pool the errors, so a
         # model that alters clean films is penalised by how much, not by an infinite ratio
         return float(10 * torch.log10(mse[:, 0].mean() / mse[:, 1].mean().clamp_min(1e-12)))
@@ -196,7 +180,7 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
         raise ValueError("clean_fraction must be in [0, 1)")
     if cfg.unroll < 1:
         raise ValueError("unroll must be at least 1")
-    unroll = cfg.unroll if cfg.arch == "dehaze" else 1
+    unroll = cfg.unroll if registry.is_dehazer(cfg.arch) else 1
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -216,7 +200,7 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
 
     data_dir = Path(cfg.data_dir)
     split = load_split(Path(cfg.split_file))
-    if cfg.arch == "dehaze":  # whole-film views (see extract_film_views)
+    if registry.is_dehazer(cfg.arch):  # whole-film views (see extract_film_views)
         bank = extract_film_views(data_dir, split["train"], cfg.patch, cfg.per_film, cfg.seed)
         val = extract_film_views(data_dir, split["val"], cfg.patch, cfg.val_per_film,
                                  cfg.seed + 99)
@@ -227,7 +211,7 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
 
     model = ARCHITECTURES[cfg.arch](**cfg.kwargs).to(device)
     model = model.to(memory_format=torch.channels_last)
-    amp = autocast_dtype(device, cfg.mixed_precision) if getattr(model, "autocast_safe", True) else None
+    amp = autocast_dtype(device, "fp32" if cfg.mixed_precision == "off" else "bf16") if getattr(model, "autocast_safe", True) else None
     log.info("training %s on %s, autocast %s", cfg.arch, device, amp)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     start_it, best_gain = 0, -float("inf")

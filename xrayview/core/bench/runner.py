@@ -38,12 +38,13 @@ from pathlib import Path
 
 import torch
 
-from xrayview.core.bench_items import dehaze_item, dicom_item, film_crop, sr_item, synthetic_film
+from xrayview.core.bench.items import dehaze_item, dicom_item, film_crop, sr_item, synthetic_film
 from xrayview.core.device import autocast_dtype, pick_device
+from xrayview.core.models import registry
 
 log = logging.getLogger(__name__)
 
-SR_ITEMS = (("srcnn", 1), ("srcnn", 2), ("vdsr", 1), ("vdsr", 2))
+SR_ITEMS = tuple((name, s) for name in registry.super_resolution_models() for s in (1, 2))
 DTYPE_NAMES = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
 
 
@@ -172,7 +173,7 @@ def run_bench(device: str | torch.device = "cpu", quick: bool = False, size: int
     runs together take this long (default 60 s). workdir: where the DICOM is written
     (default: a temporary folder, removed afterwards).
     """
-    dev = pick_device(device) if isinstance(device, str) else device
+    dev = pick_device(device)
     side = size or (128 if quick else 2048)
     if side < 32:
         raise ValueError(f"bench size must be at least 32 pixels, not {side}")

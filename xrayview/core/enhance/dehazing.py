@@ -21,9 +21,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from xrayview.core import metrics, similarity
 from xrayview.core.cancel import CancelFlag, Cancelled, check_cancel
-from xrayview.core.stop_rule import METRIC_NAMES, DehazeStep, StopRule
+from xrayview.core.device import pick_device
+from xrayview.core.enhance.stop_rule import METRIC_NAMES, DehazeStep, StopRule
+from xrayview.core.enhance.tiling import prepared_copy
+from xrayview.core.quality import metrics, similarity
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +63,15 @@ def _apply(model: nn.Module, image: np.ndarray, device: torch.device) -> np.ndar
 
 
 def dehaze_steps(image: np.ndarray, model: nn.Module, stop_rule: StopRule | None = None,
-                 device: str | torch.device = "cpu",
+                 device: str | torch.device = "auto",
                  cancel: CancelFlag = None,
                  ) -> Generator[DehazeStep, None, np.ndarray]:
     """Dehaze ``image`` iteratively, yielding one :class:`DehazeStep` per iteration.
 
     ``image``: float (H, W) in [0, 1] (e.g. ``Film.pixels``); it is not modified.
-    ``model``: maps (N, 1, H, W) -> (N, 1, H, W) in [0, 1]; moved to ``device`` and put in
-    eval mode. ``stop_rule`` defaults to ``StopRule()``; it is consulted after each step,
+    ``model``: maps (N, 1, H, W) -> (N, 1, H, W) in [0, 1]; not changed (a private copy
+    runs on ``device``, a torch.device or a ``pick_device`` spec such as "auto").
+    ``stop_rule`` defaults to ``StopRule()``; it is consulted after each step,
     so a threshold changed meanwhile applies from the next step on. ``cancel`` (None, a
     callable or a ``threading.Event``, see ``core.cancel``) is checked before every step;
     when set, ``core.cancel.Cancelled`` is raised.
@@ -82,8 +85,8 @@ def dehaze_steps(image: np.ndarray, model: nn.Module, stop_rule: StopRule | None
     if not np.all(np.isfinite(original)):
         raise ValueError("dehaze_steps: the film contains NaN or infinite values")
     rule = stop_rule if stop_rule is not None else StopRule()
-    dev = torch.device(device)
-    model = model.to(dev).eval()
+    dev = pick_device(device)  # ValueError (one line) for a bad or absent device
+    model = prepared_copy(model, dev, channels_last=False)
     previous = original
     step = 0
     while True:

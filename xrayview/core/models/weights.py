@@ -1,4 +1,7 @@
-"""Trained weights: ``models/manifest.json`` -> ``load_model(name, device)``.
+"""Trained weights: ``models/manifest.json`` -> ``load_weights(name, device)``.
+
+Reached through the registry (``core.models.registry.load_model``), which owns the list
+of models; this module only turns a validated manifest entry into a network.
 
 Manifest (schema 1, validated against ``manifest_schema.MANIFEST_SCHEMA``)::
 
@@ -7,8 +10,7 @@ Manifest (schema 1, validated against ``manifest_schema.MANIFEST_SCHEMA``)::
                          "scales": [2, 3, 4], "sha256": "<64 hex digits>",
                          "training": {...}, "metrics": {...}}, ...}}
 
-Where the folder is and what it lists: ``core.model_manifest`` (no torch; re-exported
-here). A weights file is a state_dict read with ``torch.load(..., weights_only=True)``
+Where the folder is and what it lists: ``core.models.manifest`` (no torch). A weights file is a state_dict read with ``torch.load(..., weights_only=True)``
 from the very bytes whose sha256 was checked against the manifest; any mismatch is
 refused with a ``WeightsError``.
 """
@@ -24,18 +26,7 @@ import torch
 from torch import nn
 
 from xrayview.core.device import pick_device
-from xrayview.core.manifest_schema import SCHEMA_VERSION, validate_manifest  # noqa: F401
-from xrayview.core.model_manifest import (  # noqa: F401
-    MANIFEST_NAME,
-    MODELS_ENV,
-    ModelEntry,
-    WeightsError,
-    available_models,
-    model_entry,
-    models_dir,
-    read_manifest,
-    sha256_file,
-)
+from xrayview.core.models.manifest import MANIFEST_NAME, ModelEntry, WeightsError, model_entry
 from xrayview.core.nets import ARCHITECTURES
 
 
@@ -47,7 +38,7 @@ def _state_dict(obj: Any, entry: ModelEntry) -> dict[str, torch.Tensor]:
     return obj
 
 
-def load_model(name: str, device: str | torch.device = "cpu",
+def load_weights(name: str, device: str | torch.device = "cpu",
                root: Path | None = None) -> nn.Module:
     """Build the manifest's architecture for ``name`` with its trained weights, in eval mode.
 
@@ -84,5 +75,4 @@ def load_model(name: str, device: str | torch.device = "cpu",
                            f"{str(exc).splitlines()[0][:200]}") from exc
     model.weights_name, model.weights_sha256 = name, digest
     model.weights_scales = list(entry.scales)
-    dev = pick_device(device) if isinstance(device, str) else device
-    return model.to(dev).eval()
+    return model.to(pick_device(device)).eval()

@@ -21,6 +21,17 @@ def crop_to_multiple(img: np.ndarray, scale: int) -> np.ndarray:
     return img[..., : h - h % scale, : w - w % scale]
 
 
+def central_crop(img: np.ndarray, size: int | None) -> np.ndarray:
+    """The central ``size`` x ``size`` region of (H, W), contiguous (all of it when
+    ``size`` is 0/None or larger than the image)."""
+    if not size:
+        return img
+    h, w = img.shape
+    sh, sw = min(size, h), min(size, w)
+    y, x = (h - sh) // 2, (w - sw) // 2
+    return np.ascontiguousarray(img[y:y + sh, x:x + sw])
+
+
 def downscale(hr: torch.Tensor, scale: int) -> torch.Tensor:
     """(N, C, H, W) float -> (N, C, H/s, W/s) by antialiased bicubic. H, W multiples of s."""
     h, w = hr.shape[-2:]

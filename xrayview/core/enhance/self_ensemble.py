@@ -14,6 +14,8 @@ from collections.abc import Callable, Generator
 
 import numpy as np
 
+from xrayview.core.generators import mapped
+
 TRANSFORMS: tuple[tuple[int, bool], ...] = tuple((k, flip) for flip in (False, True)
                                                  for k in range(4))
 """(quarter turns counter-clockwise, then mirror left-right), identity first."""
@@ -43,12 +45,7 @@ def self_ensemble(run: Callable[[np.ndarray], Generator[object, None, np.ndarray
     """
     total = np.zeros(image.shape, dtype=np.float64)
     for i, (k, flip) in enumerate(TRANSFORMS):
-        gen = run(apply_transform(image, k, flip))
-        while True:
-            try:
-                record = next(gen)
-            except StopIteration as stop:
-                total += undo_transform(np.asarray(stop.value, dtype=np.float32), k, flip)
-                break
-            yield i, record
+        out = yield from mapped(run(apply_transform(image, k, flip)),
+                                lambda record, i=i: (i, record))
+        total += undo_transform(np.asarray(out, dtype=np.float32), k, flip)
     return (total / len(TRANSFORMS)).astype(np.float32)

@@ -1,0 +1,1 @@
+"""The benchmark behind ``xrayview bench``: runner, timed items, layer arithmetic."""

@@ -1,0 +1,206 @@
+"""THE enhancement pipeline: ``enhance(pixels, recipe, device, cancel)``.
+
+Every caller iterates this one generator: the viewer's job, ``xrayview enhance``, study
+preparation, evaluation and the self-test. It runs, for a :class:`Recipe`:
+
+1. reference mode (``recipe.reference``): the input is ground truth, degraded here;
+2. bicubic pre-upsampling by ``recipe.scale`` and the super-resolution network, tile by
+   tile (``super_resolve``);
+3. dehazing step by step under a live :class:`StopRule` (``dehaze_steps``);
+4. the result's metrics and its one-line description and provenance.
+
+Records (``core.enhance.records``; each carries arrays the pipeline never touches again,
+so they may cross threads): ``InputReady`` first, a ``TileDone`` per tile, a
+``StepDone`` per dehazing step; the return value is ``Enhanced``. Live changes reach a run
+through one mechanism: the StopRule passed as ``stop_rule`` (``StopRule.update`` is
+thread-safe and read at every step). Cancel is checked between tiles and steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Generator, Mapping
+import numpy as np
+import torch
+from torch import nn
+
+from xrayview import __version__
+from xrayview.core.cancel import CancelFlag, check_cancel
+from xrayview.core.device import pick_device
+from xrayview.core.enhance.dehazing import dehaze_steps
+from xrayview.core.enhance.recipe import Dehazing, Recipe
+from xrayview.core.enhance.records import Enhanced, InputReady, StepDone, TileDone
+from xrayview.core.enhance.stop_rule import RELATIVE_STOP, DehazeStep, StopRule
+from xrayview.core.enhance.super_resolution import super_resolve, upsample
+from xrayview.core.enhance.tiling import TileProgress
+from xrayview.core.generators import mapped
+from xrayview.core.models import registry
+from xrayview.core.quality import metrics
+from xrayview.core.quality.degrade import crop_to_multiple, downscale, veil
+
+log = logging.getLogger(__name__)
+
+
+def no_reference_metrics(image: np.ndarray) -> dict[str, float]:
+    """RMS contrast, mean brightness and mean gradient of float32 (H, W) in [0, 1]."""
+    return {"rms_contrast": metrics.rms_contrast(image),
+            "mean_brightness": metrics.mean_brightness(image),
+            "mean_gradient": metrics.mean_gradient(image)}
+
+
+def result_metrics(image: np.ndarray, bicubic: np.ndarray,
+                   truth: np.ndarray | None) -> dict[str, float]:
+    """Metrics of a result (all float32 (H, W) in [0, 1]; PSNR in dB).
+
+    Always: PSNR/SSIM against the bicubic input and no-reference measures. In reference
+    mode also the true PSNR/SSIM/ICI of the result and of bicubic against the truth.
+    """
+    table = {"psnr_vs_bicubic": metrics.psnr(bicubic, image),
+             "ssim_vs_bicubic": metrics.ssim(bicubic, image), **no_reference_metrics(image)}
+    if truth is not None:
+        for name, img in (("result", image), ("bicubic", bicubic)):
+            table[f"true_psnr_{name}"] = metrics.psnr(truth, img)
+            table[f"true_ssim_{name}"] = metrics.ssim(truth, img)
+            table[f"true_ici_{name}"] = metrics.ici(truth, img)
+    return table
+
+
+def reference_input(pixels: np.ndarray, scale: int, veil_strength: float = 0.0,
+                    seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Reference mode: treat ``pixels`` (float32 (H, W) in [0, 1]) as ground truth.
+
+    Returns (low-resolution film float32 (H//s, W//s), truth float32 (H//s*s, W//s*s)),
+    both in [0, 1]: the truth cropped to a multiple of ``scale``, downscaled by
+    antialiased bicubic (``core.quality.degrade``), then veiled with ``veil_strength``.
+    """
+    truth = np.ascontiguousarray(crop_to_multiple(np.asarray(pixels, np.float32), scale))
+    if scale == 1:
+        low = truth.copy()
+    else:
+        t = torch.from_numpy(truth)[None, None]
+        low = downscale(t, scale).clamp_(0.0, 1.0)[0, 0].numpy().astype(np.float32)
+    if veil_strength > 0:
+        low = veil(low, veil_strength, seed=seed)
+    return np.ascontiguousarray(low, dtype=np.float32), truth
+
+
+def stop_rule_for(recipe: Recipe, film: np.ndarray) -> StopRule | None:
+    """The live StopRule of ``recipe`` for ``film`` (float32 (H, W) in [0, 1], what the
+    pipeline enhances: film-relative defaults are measured on it); None without dehazing."""
+    d = recipe.dehazing
+    if d is None:
+        return None
+    value = getattr(metrics, d.metric)(film) if d.metric in RELATIVE_STOP else None
+    return d.stop_rule(value)
+
+
+def describe(recipe: Recipe, weights: Mapping[str, str], steps_run: int = 0,
+             threshold: float | None = None, reason: str = "") -> str:
+    """One line for a derived DICOM's DerivationDescription (and logs): what was done."""
+    parts = [f"xrayview {__version__}"]
+    if recipe.model == registry.BICUBIC:
+        parts.append(f"bicubic x{recipe.scale}")
+    else:
+        sha = weights.get(recipe.model, "")
+        parts.append(f"{recipe.model} x{recipe.scale}"
+                     + (f" (weights sha256 {sha[:16]})" if sha else "")
+                     + ("" if recipe.scale == 1 else " after bicubic pre-upsampling")
+                     + (", self-ensemble of 8 rotations/flips" if recipe.self_ensemble else ""))
+    if steps_run:
+        sha = weights.get(registry.dehazer(), "")
+        text = f"dehazing {steps_run} step(s)" + (f" (weights sha256 {sha[:16]})" if sha else "")
+        if threshold is not None:
+            text += f", stop threshold {threshold:g}"
+        if reason:
+            text += f", stopped: {reason}"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _load(name: str, models: Mapping[str, nn.Module] | None) -> nn.Module:
+    if models is not None and name in models:
+        return models[name]
+    return registry.load_model(name, device="cpu")
+
+
+def _as_run(recipe: Recipe, rule: StopRule | None) -> Recipe:
+    """``recipe`` with the dehazing settings the rule ended on (threshold, direction)."""
+    if rule is None or recipe.dehazing is None:
+        return recipe
+    s = rule.snapshot()
+    return dataclasses.replace(recipe, dehazing=Dehazing(
+        metric=s["metric"], threshold=float(s["threshold"]), stop_below=bool(s["stop_below"]),
+        max_steps=int(s["max_steps"]), epsilon=float(s["epsilon"]),
+        rollback=bool(s["rollback"])))
+
+
+def enhance(pixels: np.ndarray, recipe: Recipe, device: str | torch.device = "auto",
+            cancel: CancelFlag = None, *, stop_rule: StopRule | None = None,
+            models: Mapping[str, nn.Module] | None = None, measure: bool = True,
+            ) -> Generator[InputReady | TileDone | StepDone, None, Enhanced]:
+    """Run ``recipe`` on ``pixels`` (float32 (H, W) in [0, 1], not modified).
+
+    device: a torch.device or a ``pick_device`` spec ("auto", "cpu", "cuda:1").
+    cancel: None, a callable or an Event, checked between tiles and steps.
+    stop_rule: the live rule for dehazing (e.g. one the viewer updates while it runs);
+    None = ``stop_rule_for(recipe, film)``. models: name -> nn.Module to use instead of
+    the registry's trained weights (tests, benchmarks). measure: compute
+    ``Enhanced.metrics`` (SSIM of the whole result; evaluation scores on its own).
+    Raises WeightsError for missing weights (before any work), ValueError for a bad
+    device or film, ``Cancelled`` when cancelled.
+    """
+    t0 = time.perf_counter()
+    src = np.asarray(pixels)
+    if src.ndim != 2 or src.size == 0:
+        raise ValueError(f"enhance expects an (H, W) film, got shape {src.shape}")
+    dev = pick_device(device)
+    net = None if recipe.model == registry.BICUBIC else _load(recipe.model, models)
+    dnet = _load(registry.dehazer(), models) if recipe.dehaze else None
+    weights = {name: getattr(m, "weights_sha256", "") for name, m in
+               ((recipe.model, net), (registry.dehazer(), dnet)) if m is not None}
+    check_cancel(cancel, "enhancement")
+    truth = None
+    if recipe.reference is not None:
+        film, truth = reference_input(src, recipe.scale, recipe.reference.veil,
+                                      recipe.reference.seed)
+    else:
+        film = np.array(src, dtype=np.float32)  # a private copy
+    bicubic = upsample(film, recipe.scale)
+    yield InputReady(film.copy(), bicubic.copy(), None if truth is None else truth.copy())
+    out = np.empty_like(bicubic)
+    events: list[str] = []
+
+    def tile_done(p: TileProgress) -> TileDone:
+        if p.event:
+            events.append(p.event)
+        if recipe.self_ensemble:
+            return TileDone(p, None)
+        y0, y1, x0, x1 = p.region
+        return TileDone(p, np.clip(out[y0:y1, x0:x1], 0.0, 1.0))
+
+    super_resolved = yield from mapped(super_resolve(
+        film, net, recipe.scale, device=dev, tile=recipe.tile, cancel=cancel,
+        batch=recipe.batch, precision=recipe.precision, self_ensemble=recipe.self_ensemble,
+        out=out, upsampled=bicubic), tile_done)
+    image, steps, reason = super_resolved, [], ""
+    rule = stop_rule if stop_rule is not None or dnet is None else stop_rule_for(recipe, film)
+    if dnet is not None:
+        def step_done(step: DehazeStep) -> StepDone:
+            step = dataclasses.replace(step, image=step.image.copy())
+            steps.append(step)
+            return StepDone(step)
+
+        image = yield from mapped(dehaze_steps(super_resolved, dnet, rule, device=dev,
+                                               cancel=cancel), step_done)
+        reason = steps[-1].reason if steps else ""
+    ran = _as_run(recipe, rule)
+    threshold = ran.dehazing.threshold if (ran.dehazing and steps) else None
+    result = Enhanced(
+        ran, np.array(image, dtype=np.float32), film, bicubic, super_resolved, truth,
+        steps, reason, result_metrics(image, bicubic, truth) if measure else {},
+        no_reference_metrics(film) if measure else {}, weights, str(dev), events,
+        describe(ran, weights, len(steps), threshold, reason), time.perf_counter() - t0)
+    log.info("enhanced in %.2f s: %s", result.seconds, result.description)
+    return result

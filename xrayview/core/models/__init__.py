@@ -1,0 +1,2 @@
+"""The model registry (``registry``: the one door), the manifest (``manifest``,
+``schema``) and weight loading (``weights``)."""

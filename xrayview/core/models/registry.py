@@ -1,0 +1,125 @@
+"""THE model registry: which models exist, what they are for, and how to load one.
+
+Every other module asks here for model names, labels, roles and scales; none spells a
+model's name itself. Adding a model = one architecture file in ``core.nets`` (and its
+line in ``nets.ARCHITECTURES``) + one :class:`ModelSpec` below + trained weights in
+``models/`` with their manifest entry (``xrayview train`` writes both).
+
+Free of torch: the viewer lists models at start-up; :func:`load_model` imports the
+torch-based loader (``core.models.weights``) only when it is called.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from xrayview.core.models.manifest import (  # noqa: F401 - the registry is the one door
+    MANIFEST_NAME,
+    MODELS_ENV,
+    ModelEntry,
+    WeightsError,
+    available_models,
+    model_entry,
+    models_dir,
+    read_manifest,
+    sha256_file,
+)
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+SUPER_RESOLUTION = "super-resolution"
+DEHAZING = "dehazing"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model: ``name`` (manifest key, CLI value), ``arch`` (key of
+    ``nets.ARCHITECTURES``), ``label`` for people, ``role`` (SUPER_RESOLUTION or DEHAZING),
+    the ``scales`` it can be trained and run for, and a one-line ``summary``."""
+
+    name: str
+    arch: str
+    label: str
+    role: str
+    scales: tuple[int, ...]
+    summary: str
+
+
+MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
+    ModelSpec("srcnn", "srcnn", "SRCNN", SUPER_RESOLUTION, (1, 2, 3, 4),
+              "3-layer super-resolution CNN (Dong et al. 2014) after bicubic pre-upsampling"),
+    ModelSpec("vdsr", "vdsr", "VDSR", SUPER_RESOLUTION, (1, 2, 3, 4),
+              "very deep residual super-resolution CNN (Kim et al. 2016), reduced depth"),
+    ModelSpec("dehaze", "dehaze", "Dehazer", DEHAZING, (1,),
+              "attention dehazer applied step by step under a stop rule"),
+)}
+
+BICUBIC = "none"  # the "model" that is bicubic pre-upsampling alone
+BICUBIC_LABEL = "None (bicubic only)"
+SCALES = (1, 2, 3, 4)
+
+
+def spec(name: str) -> ModelSpec:
+    """The spec of ``name``; ValueError (one line, lists the known names) otherwise."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; one of {', '.join(MODELS)}") from None
+
+
+def super_resolution_models() -> tuple[str, ...]:
+    """Names of the super-resolution models, in registry order (weakest first)."""
+    return tuple(n for n, s in MODELS.items() if s.role == SUPER_RESOLUTION)
+
+
+def model_choices() -> tuple[str, ...]:
+    """What ``--model`` and the panel offer: "none" (bicubic only), then the SR models."""
+    return (BICUBIC, *super_resolution_models())
+
+
+def dehazer() -> str:
+    """Name of the dehazing model."""
+    return next(n for n, s in MODELS.items() if s.role == DEHAZING)
+
+
+def is_dehazer(name: str) -> bool:
+    """Whether ``name`` (a model or architecture name) is the dehazer."""
+    s = MODELS.get(name)
+    return s is not None and s.role == DEHAZING
+
+
+def architecture_names() -> tuple[str, ...]:
+    """Every architecture a manifest entry may name (sorted)."""
+    return tuple(sorted({s.arch for s in MODELS.values()}))
+
+
+def label(name: str) -> str:
+    """How people see ``name``: "VDSR", "None (bicubic only)", ..."""
+    return BICUBIC_LABEL if name == BICUBIC else spec(name).label
+
+
+def availability(root: Path | None = None) -> dict[str, str]:
+    """Model name (BICUBIC included) -> "" when usable, else why not (for tooltips)."""
+    names = [BICUBIC, *MODELS]
+    try:
+        present = set(available_models(root))
+    except WeightsError as exc:
+        return {n: "" if n == BICUBIC else str(exc) for n in names}
+    return {n: "" if n == BICUBIC or n in present
+            else f"no trained weights for {n} in the models folder (train it first)"
+            for n in names}
+
+
+def load_model(name: str, device: str | torch.device = "cpu",
+               root: Path | None = None) -> nn.Module:
+    """The trained network ``name`` in eval mode on ``device`` (see ``core.models.weights``).
+
+    Raises WeightsError (one line) when its weights are missing, damaged or do not fit.
+    """
+    from xrayview.core.models.weights import load_weights
+
+    return load_weights(name, device=device, root=root)

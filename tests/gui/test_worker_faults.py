@@ -254,9 +254,13 @@ def _os_threads() -> int:
     return len(os.listdir("/proc/self/task"))
 
 
-def test_close_mid_run_cancels_and_waits(qtbot, qtlog, settings, models, small_film):
+def test_close_mid_run_cancels_and_waits(qtbot, qtlog, settings, models, small_film,
+                                         monkeypatch):
+    from xrayview.core.enhance.stop_rule import StopRule
     from xrayview.gui.main_window import MainWindow
 
+    # never stops by itself: still running at the close however busy the machine is
+    monkeypatch.setattr(StopRule, "should_stop", lambda self, step: (False, ""))
     gc.collect()
     base_py = threading.active_count()
     win = MainWindow(settings=settings)

@@ -282,56 +282,45 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, title, start, filters)
         return path
 
-    def export_enhanced(self, path: str | None = None) -> Path | None:
-        """Write the enhanced film (16-bit PNG/TIFF or derived DICOM); None if not done."""
-        result = self.state.result
-        if result is None:
-            return None
-        path = path or self._ask_save("Export enhanced film", "enhanced.png", EXPORT_FILTER)
+    def _export(self, path: str | None, title: str, suffix: str, filters: str,
+                write) -> Path | None:
+        """Ask for a path unless given, call ``write(path)``; a failure is a warning."""
+        path = path or self._ask_save(title, suffix, filters)
         if not path:
             return None
         try:
-            out = save_film(result.image, path, self.compare.film, scale=result.recipe.scale,
-                            description=result.description, provenance=result.provenance())
+            out = write(path)
         except (FilmError, OSError) as err:
             QMessageBox.warning(self, "Cannot export", str(err))
             return None
         self.statusBar().showMessage(f"Wrote {out}", 8000)
         return out
 
-    def export_metrics(self, path: str | None = None) -> Path | None:
-        """Write the metrics and step history as CSV; None if not done."""
+    def export_enhanced(self, path: str | None = None) -> Path | None:
+        """Write the enhanced film (16-bit PNG/TIFF or derived DICOM, with its recipe in
+        the provenance); None if not done."""
         result = self.state.result
         if result is None:
             return None
-        path = path or self._ask_save("Export metrics", "metrics.csv", "CSV (*.csv)")
-        if not path:
+        return self._export(path, "Export enhanced film", "enhanced.png", EXPORT_FILTER,
+                            lambda p: save_film(result.image, p, self.compare.film,
+                                                scale=result.recipe.scale,
+                                                description=result.description,
+                                                provenance=result.provenance()))
+
+    def export_metrics(self, path: str | None = None) -> Path | None:
+        """Write the recipe, metrics and step history as CSV; None if not done."""
+        result = self.state.result
+        if result is None:
             return None
-        try:
-            out = write_metrics_csv(path, result)
-        except (FilmError, OSError) as err:
-            QMessageBox.warning(self, "Cannot export", str(err))
-            return None
-        self.statusBar().showMessage(f"Wrote {out}", 8000)
-        return out
+        return self._export(path, "Export metrics", "metrics.csv", "CSV (*.csv)",
+                            lambda p: write_metrics_csv(p, result))
 
     def export_snapshot(self, path: str | None = None) -> Path | None:
         """Save a PNG of the three views with the metrics underneath; None if not done."""
-        path = path or self._ask_save("Export snapshot", "views.png", "PNG (*.png)")
-        if not path:
-            return None
-        try:
-            out = save_snapshot(self.compare, metrics_lines(self.state.result), path)
-        except OSError as err:
-            QMessageBox.warning(self, "Cannot export", str(err))
-            return None
-        self.statusBar().showMessage(f"Wrote {out}", 8000)
-        return out
-
-    def toggle_swipe(self, on: bool) -> None:
-        """Swipe comparison on (at the slider's position) or off."""
-        self.act.swipe_slider.setEnabled(on)
-        self.compare.set_swipe(self.act.swipe_slider.value() / 1000 if on else None)
+        return self._export(path, "Export snapshot", "views.png", "PNG (*.png)",
+                            lambda p: save_snapshot(self.compare,
+                                                    metrics_lines(self.state.result), p))
 
     # -- status bar ---------------------------------------------------------------------
     def _show_cursor(self, row: int, col: int, stored: float, norm: float) -> None:

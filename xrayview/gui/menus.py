@@ -126,6 +126,16 @@ def build_menus(win) -> WindowActions:
     return act
 
 
+def _combo(bar, caption: str, items: dict[str, str]) -> QComboBox:
+    """A captioned combo box on ``bar`` listing ``items`` (name -> label; data = name)."""
+    bar.addWidget(QLabel(caption))
+    combo = QComboBox()
+    for name, label in items.items():
+        combo.addItem(label, name)
+    bar.addWidget(combo)
+    return combo
+
+
 def build_toolbar(win, act: WindowActions) -> None:
     """The view toolbar: fit, 1:1, window preset, invert, difference reference, swipe;
     its controls are stored in ``act``."""
@@ -135,23 +145,16 @@ def build_toolbar(win, act: WindowActions) -> None:
         bar.addAction(action)
         action.setIconText(text)
     bar.addSeparator()
-    bar.addWidget(QLabel(" Window "))
-    act.preset_combo = QComboBox()
-    for name, label in PRESETS.items():
-        act.preset_combo.addItem(label, name)
+    # a preset is applied when chosen (again), the reference whenever it changes
+    act.preset_combo = _combo(bar, " Window ", PRESETS)
     act.preset_combo.activated.connect(
         lambda i: win.compare.apply_preset(act.preset_combo.itemData(i)))
-    bar.addWidget(act.preset_combo)
     bar.addAction(act.invert)
     act.invert.setIconText("Invert")
     bar.addSeparator()
-    bar.addWidget(QLabel(" Difference vs "))
-    act.reference_combo = QComboBox()
-    for name, label in REFERENCES.items():
-        act.reference_combo.addItem(label, name)
+    act.reference_combo = _combo(bar, " Difference vs ", REFERENCES)
     act.reference_combo.currentIndexChanged.connect(
         lambda i: win.compare.set_reference_kind(act.reference_combo.itemData(i)))
-    bar.addWidget(act.reference_combo)
     bar.addSeparator()
     bar.addAction(act.swipe)
     act.swipe.setIconText("Swipe")

@@ -17,7 +17,7 @@ from xrayview.core.generators import drain
 from xrayview.core.enhance.super_resolution import super_resolve
 from xrayview.core.io import load_film
 from xrayview.core.models.registry import MODELS_ENV, load_model
-from xrayview.core.enhance.records import InputReady, StepDone, TileDone
+from xrayview.core.enhance.records import StepDone, TileDone
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,6 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from xrayview import __version__
 from xrayview.core.io.files import atomic_write

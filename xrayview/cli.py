@@ -69,6 +69,11 @@ def _add_evaluate_parser(sub) -> None:
                    help="methods besides bicubic (default: " + " ".join(default_methods())
                         + "): a model, optionally with -x8 (8-fold self-ensemble) and/or "
                         "+dehaze, e.g. vdsr-x8+dehaze")
+    e.add_argument("--protocols", nargs="+", default=["clean"],
+                   choices=["clean", "jpeg75", "jpeg90", "noisy"],
+                   help="low-resolution inputs: clean bicubic; the low-resolution film saved "
+                        "as JPEG at quality 75 or 90; Poisson-Gaussian noise at the corpus "
+                        "median (default: clean)")
     e.add_argument("--out", default="evaluation", help="output folder")
     e.add_argument("--limit", type=int, default=None, help="at most N films (per dataset order)")
     e.add_argument("--crop", type=int, default=None,
@@ -77,6 +82,9 @@ def _add_evaluate_parser(sub) -> None:
     e.add_argument("--dehaze-strengths", type=float, nargs="*", default=[0.0, 0.3, 0.6, 1.0],
                    help="veil strengths for the dehazing evaluation (0 = clean films); "
                         "none to skip it")
+    e.add_argument("--veil-families", nargs="+", default=["scatter"],
+                   choices=["scatter", "atmospheric", "exposure"],
+                   help="veil families for the dehazing evaluation (core.quality.veils)")
     e.add_argument("--dehaze-films", type=int, default=None,
                    help="dehazing evaluation on N films spread over the split (default all)")
     e.add_argument("--device", default="auto")
@@ -100,16 +108,38 @@ def _add_train_parser(sub) -> None:
     t.add_argument("--scales", type=int, nargs="+", default=[2, 3, 4])
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--val-every", type=int, default=200)
+    t.add_argument("--checkpoint-every", type=int, default=200,
+                   help="iterations between resumable checkpoints")
     t.add_argument("--max-minutes", type=float, default=None, help="stop after this long")
     t.add_argument("--device", default="auto")
     t.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
-    t.add_argument("--resume", default=None, help="checkpoint to continue from")
+    t.add_argument("--resume", default=None,
+                   help="checkpoint to continue from; 'auto': this run's last checkpoint "
+                        "in <out>/checkpoints when there is one")
+    t.add_argument("--init", default=None,
+                   help="warm start from this weights file (ignored when resuming)")
+    t.add_argument("--run-name", default=None,
+                   help="name of checkpoints, learning curve and weights (default: --arch)")
+    t.add_argument("--chunk-minutes", type=float, default=None,
+                   help="stop resumably after this long (the schedule follows --iterations)")
+    t.add_argument("--degradation", choices=["bicubic", "realistic"], default="bicubic",
+                   help="super-resolution inputs: clean bicubic, or realistic (blur, "
+                        "random kernel, noise, JPEG; core.quality.realistic)")
+    t.add_argument("--sr-clean-fraction", type=float, default=0.3,
+                   help="realistic: share of patches kept on the clean bicubic protocol")
+    t.add_argument("--val-protocols", nargs="+", default=["clean"],
+                   choices=["clean", "jpeg75", "jpeg90", "noisy"],
+                   help="super-resolution validation protocols (gain per scale and protocol)")
     t.add_argument("--arch-kwargs", default="{}",
                    help='constructor arguments as JSON, e.g. \'{"proxy_size": 32}\'')
     t.add_argument("--mixed-precision", choices=["auto", "off"], default="auto",
                    help="auto: bf16 autocast where the CPU/GPU supports it")
     t.add_argument("--clean-fraction", type=float, default=0.2,
                    help="dehazer: share of training views left unveiled (0 <= f < 1)")
+    t.add_argument("--veil-families", nargs="+", default=["scatter"],
+                   choices=["scatter", "atmospheric", "exposure"],
+                   help="dehazer: veil families to train on (one drawn per film); leave one "
+                        "out to test on it unseen")
     t.add_argument("--unroll", type=int, default=1,
                    help="dehazer: loss averaged over this many successive steps")
     t.add_argument("--no-register", action="store_true",

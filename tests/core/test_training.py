@@ -240,3 +240,44 @@ def test_summary_statistics_on_hand_made_scores():
     assert 0 < v["wilcoxon_p"] < 0.01  # all eight differences positive
     table = markdown_table(summary, crop=None)
     assert "| all | x2 | vdsr | 8 |" in table and "+1.25" in table
+
+
+def test_a_resumed_run_continues_exactly_and_keeps_its_learning_curve(tiny_corpus, tmp_path):
+    """Checkpoints carry the random states: 2 + 2 resumed iterations = 4 in one go."""
+    data, split_file = tiny_corpus
+    base = dict(arch="vdsr", data_dir=str(data), split_file=str(split_file), batch=2,
+                patch=36, per_film=2, val_per_film=1, val_every=2, scales=[2],
+                mixed_precision="off", kwargs={"depth": 3, "features": 8},
+                degradation="realistic", val_protocols=["clean", "jpeg75"], run_name="v")
+    straight, _ = collect(train(TrainConfig(iterations=4, out_dir=str(tmp_path / "a"), **base)))
+    out = tmp_path / "b"
+    first, _ = collect(train(TrainConfig(iterations=4, out_dir=str(out),
+                                         chunk_minutes=1e-9, **base)))
+    assert [r.iteration for r in first] == [1]  # the chunk ended after one iteration
+    last = out / "checkpoints" / "v_last.pt"
+    rest, result = collect(train(TrainConfig(iterations=4, out_dir=str(out),
+                                             resume=str(last), **base)))
+    assert [r.iteration for r in rest] == [2, 3, 4]
+    assert [r.loss for r in first + rest] == pytest.approx([r.loss for r in straight], rel=1e-5)
+    curve = json.loads((out / "checkpoints" / "v_curve.json").read_text())
+    assert [p["iteration"] for p in curve] == [1, 2, 4]
+    assert set(curve[-1]["gains"]) == {"x2/clean", "x2/jpeg75", "mean"}
+    assert curve[-1]["device_hours"] > curve[0]["device_hours"] > 0
+    assert Path(result.weights_path).name == "v.pt"
+
+
+def test_bad_training_settings_are_refused(tiny_corpus, tmp_path):
+    data, split_file = tiny_corpus
+    base = TrainConfig(arch="vdsr", data_dir=str(data), split_file=str(split_file),
+                       out_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="degradation"):
+        next(train(TrainConfig(**{**base.__dict__, "degradation": "jpeg"})))
+    with pytest.raises(ValueError, match="validation protocols"):
+        next(train(TrainConfig(**{**base.__dict__, "val_protocols": ["blurry"]})))
+    for argv, msg in ((["--chunk-minutes", "0"], "--chunk-minutes"),
+                      (["--init", str(tmp_path / "none.pt")], "--init"),
+                      (["--resume", str(tmp_path / "none.pt")], "--resume")):
+        with pytest.raises(SystemExit) as exc:
+            raise SystemExit(main(["train", "--arch", "vdsr", "--data", str(data),
+                                   "--split", str(split_file), *argv]))
+        assert exc.value.code == 2

@@ -36,18 +36,22 @@ def _dehaze_evaluation(args, data: Path, files: list[str], out: Path, device) ->
     rows = []
     # whole films: the dehazer works on a small copy of the entire film (a veil is a
     # property of the film), and it is cheap enough at full size even on a CPU
+    positive = [s for s in args.dehaze_strengths if s > 0]
+    total = len(files) * (len(positive) * len(args.veil_families)
+                          + (len(positive) < len(args.dehaze_strengths)))
     for i, r in enumerate(evaluate_dehazing(data, files, model, args.dehaze_strengths,
-                                            None, device=device), 1):
+                                            None, device=device,
+                                            families=args.veil_families), 1):
         rows.append(r)
-        print(f"[dehaze {i}/{len(files) * len(args.dehaze_strengths)}] {r.film} strength "
+        print(f"[dehaze {i}/{total}] {r.film} {r.family} strength "
               f"{r.strength:g}: {r.psnr_input:.2f} -> {r.psnr_output:.2f} dB, SSIM "
               f"{r.ssim_output:.4f}, {r.steps} steps ({r.reason})", file=sys.stderr, flush=True)
     with open(out / "dehaze_per_film.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["film", "dataset", "strength", "psnr_input", "psnr_output", "ssim_output",
-                    "brightness_ratio", "contrast_ratio", "steps", "stop"])
+        w.writerow(["film", "dataset", "family", "strength", "psnr_input", "psnr_output",
+                    "ssim_output", "brightness_ratio", "contrast_ratio", "steps", "stop"])
         for r in rows:
-            w.writerow([r.film, r.dataset, r.strength, f"{r.psnr_input:.4f}",
+            w.writerow([r.film, r.dataset, r.family, r.strength, f"{r.psnr_input:.4f}",
                         f"{r.psnr_output:.4f}", f"{r.ssim_output:.5f}",
                         f"{r.brightness_ratio:.5f}", f"{r.contrast_ratio:.5f}", r.steps, r.reason])
     table = dehaze_table(rows)
@@ -100,33 +104,37 @@ def _sr_evaluation(args, data: Path, files: list[str], out: Path, device) -> Non
         registry.model_entry(name)  # missing weights: one line before any work
     figure_films = set(files[:: max(1, len(files) // max(args.figures, 1))][: args.figures])
     rows, t0 = [], time.perf_counter()
-    total = len(files) * len(args.scales)
+    total = len(files) * len(args.scales) * len(args.protocols)
     for i, res in enumerate(evaluate_films(data, files, args.scales, methods, args.crop,
                                            keep_images=lambda f: f in figure_films,
-                                           device=device), 1):
+                                           device=device, protocols=args.protocols), 1):
         rows.append(res)
         gains = ", ".join(f"{m} {res.scores[m]['psnr'] - res.scores['bicubic']['psnr']:+.2f}"
                           for m in res.scores if m != "bicubic")
         eta = (time.perf_counter() - t0) / i * (total - i)
-        print(f"[{i}/{total}] {res.film} x{res.scale}: bicubic "
+        print(f"[{i}/{total}] {res.film} x{res.scale} {res.protocol}: bicubic "
               f"{res.scores['bicubic']['psnr']:.2f} dB; {gains}  (ETA {eta / 60:.1f} min)",
               file=sys.stderr, flush=True)
         if res.images:
             name = Path(res.film).stem
             fig = sr_comparison(res.images, res.scores, f"{res.film} x{res.scale} "
-                                f"(crop of the scored region; border {border_for(res.scale)})")
-            fig.save(out / "figures" / f"sr_{name}_x{res.scale}.png")
+                                f"{res.protocol} (crop of the scored region; border "
+                                f"{border_for(res.scale)})")
+            suffix = "" if res.protocol == "clean" else f"_{res.protocol}"
+            fig.save(out / "figures" / f"sr_{name}_x{res.scale}{suffix}.png")
             res.images = {}
     with open(out / "per_film.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["film", "dataset", "scale", "method", "psnr", "ssim", "ici"])
+        w.writerow(["film", "dataset", "scale", "protocol", "method", "psnr", "ssim", "ici",
+                    "blockiness_vs_bicubic"])
         for r in rows:
             for m, sc in r.scores.items():
-                w.writerow([r.film, r.dataset, r.scale, m, f"{sc['psnr']:.4f}",
-                            f"{sc['ssim']:.5f}", f"{sc['ici']:.5f}"])
+                w.writerow([r.film, r.dataset, r.scale, r.protocol, m, f"{sc['psnr']:.4f}",
+                            f"{sc['ssim']:.5f}", f"{sc['ici']:.5f}", f"{sc['blockiness']:.4f}"])
     summary = summarise(rows)
     (out / "summary.json").write_text(json.dumps(
         {"subset": args.subset, "crop": args.crop, "scales": args.scales,
+         "protocols": args.protocols,
          "films": len(files), "device": str(device), "summary": summary}, indent=1))
     table = markdown_table(summary, args.crop)
     (out / "table.md").write_text(table)

@@ -27,8 +27,22 @@ def run_train(args: argparse.Namespace) -> int:
         raise BadInput("--scales must be within 1..4.")
     if not 0.0 <= args.clean_fraction < 1.0:
         raise BadInput("--clean-fraction must be at least 0 and below 1.")
+    if args.checkpoint_every < 1 or args.val_every < 1:
+        raise BadInput("--val-every and --checkpoint-every must be at least 1.")
     if args.unroll < 1:
         raise BadInput("--unroll must be at least 1.")
+    if not 0.0 <= args.sr_clean_fraction <= 1.0:
+        raise BadInput("--sr-clean-fraction must be within 0..1.")
+    if args.init and not Path(args.init).is_file():
+        raise BadInput(f"--init weights file {args.init} does not exist.")
+    if args.chunk_minutes is not None and args.chunk_minutes <= 0:
+        raise BadInput("--chunk-minutes must be positive.")
+    resume = args.resume
+    if resume == "auto":
+        last = Path(args.out) / "checkpoints" / f"{args.run_name or args.arch}_last.pt"
+        resume = str(last) if last.is_file() else None
+    elif resume and not Path(resume).is_file():
+        raise BadInput(f"--resume checkpoint {resume} does not exist.")
     try:
         arch_kwargs = json.loads(args.arch_kwargs)
         assert isinstance(arch_kwargs, dict)
@@ -39,8 +53,13 @@ def run_train(args: argparse.Namespace) -> int:
                       patch=args.patch, per_film=args.per_film, lr=args.lr,
                       val_per_film=args.val_per_film,
                       scales=list(args.scales), seed=args.seed, val_every=args.val_every,
+                      checkpoint_every=args.checkpoint_every,
                       max_minutes=args.max_minutes, device=args.device,
-                      threads=args.threads, resume=args.resume,
+                      threads=args.threads, resume=resume, init=args.init,
+                      run_name=args.run_name, chunk_minutes=args.chunk_minutes,
+                      degradation=args.degradation, sr_clean_fraction=args.sr_clean_fraction,
+                      val_protocols=list(args.val_protocols),
+                      veil_families=list(args.veil_families),
                       mixed_precision=args.mixed_precision,
                       clean_fraction=args.clean_fraction, unroll=args.unroll,
                       kwargs=arch_kwargs)

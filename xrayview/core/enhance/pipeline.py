@@ -38,7 +38,9 @@ from xrayview.core.enhance.tiling import TileProgress
 from xrayview.core.generators import mapped
 from xrayview.core.models import registry
 from xrayview.core.quality import metrics
-from xrayview.core.quality.degrade import crop_to_multiple, downscale, veil
+from xrayview.core.quality.degrade import crop_to_multiple
+from xrayview.core.quality.veils import veil_family as apply_veil
+from xrayview.core.quality.realistic import protocol_low_resolution
 
 log = logging.getLogger(__name__)
 
@@ -68,21 +70,20 @@ def result_metrics(image: np.ndarray, bicubic: np.ndarray,
 
 
 def reference_input(pixels: np.ndarray, scale: int, veil_strength: float = 0.0,
-                    seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                    seed: int = 0, protocol: str = "clean", veil_family: str = "scatter",
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Reference mode: treat ``pixels`` (float32 (H, W) in [0, 1]) as ground truth.
 
     Returns (low-resolution film float32 (H//s, W//s), truth float32 (H//s*s, W//s*s)),
     both in [0, 1]: the truth cropped to a multiple of ``scale``, downscaled by
-    antialiased bicubic (``core.quality.degrade``), then veiled with ``veil_strength``.
+    antialiased bicubic and degraded by ``protocol`` (``realistic.protocol_low_resolution``:
+    clean, jpeg75, jpeg90, noisy), then veiled with ``veil_strength`` by ``veil_family``
+    (``core.quality.veils``).
     """
     truth = np.ascontiguousarray(crop_to_multiple(np.asarray(pixels, np.float32), scale))
-    if scale == 1:
-        low = truth.copy()
-    else:
-        t = torch.from_numpy(truth)[None, None]
-        low = downscale(t, scale).clamp_(0.0, 1.0)[0, 0].numpy().astype(np.float32)
+    low = protocol_low_resolution(truth, scale, protocol, seed=seed).astype(np.float32)
     if veil_strength > 0:
-        low = veil(low, veil_strength, seed=seed)
+        low = apply_veil(low, veil_strength, veil_family, seed=seed)
     return np.ascontiguousarray(low, dtype=np.float32), truth
 
 
@@ -119,10 +120,14 @@ def describe(recipe: Recipe, weights: Mapping[str, str], steps_run: int = 0,
     return "; ".join(parts)
 
 
-def _load(name: str, models: Mapping[str, nn.Module] | None) -> nn.Module:
-    if models is not None and name in models:
-        return models[name]
-    return registry.load_model(name, device="cpu")
+def _load(name: str, models: Mapping[str, nn.Module] | None,
+          scale: int | None = None) -> nn.Module:
+    """The network serving ``name`` at ``scale`` (``registry.weights_for``): from
+    ``models`` (keyed by manifest name) when there, else loaded."""
+    key = registry.weights_for(name, scale)
+    if models is not None and key in models:
+        return models[key]
+    return registry.load_model(key, device="cpu")
 
 
 def _as_run(recipe: Recipe, rule: StopRule | None) -> Recipe:
@@ -156,7 +161,7 @@ def enhance(pixels: np.ndarray, recipe: Recipe, device: str | torch.device = "au
     if src.ndim != 2 or src.size == 0:
         raise ValueError(f"enhance expects an (H, W) film, got shape {src.shape}")
     dev = pick_device(device)
-    net = None if recipe.model == registry.BICUBIC else _load(recipe.model, models)
+    net = None if recipe.model == registry.BICUBIC else _load(recipe.model, models, recipe.scale)
     dnet = _load(registry.dehazer(), models) if recipe.dehaze else None
     weights = {name: getattr(m, "weights_sha256", "") for name, m in
                ((recipe.model, net), (registry.dehazer(), dnet)) if m is not None}
@@ -164,7 +169,8 @@ def enhance(pixels: np.ndarray, recipe: Recipe, device: str | torch.device = "au
     truth = None
     if recipe.reference is not None:
         film, truth = reference_input(src, recipe.scale, recipe.reference.veil,
-                                      recipe.reference.seed)
+                                      recipe.reference.seed, recipe.reference.protocol,
+                                      recipe.reference.veil_family)
     else:
         film = np.array(src, dtype=np.float32)  # a private copy
     bicubic = upsample(film, recipe.scale)

@@ -60,14 +60,24 @@ class Dehazing:
                         rollback=self.rollback)
 
 
+REFERENCE_PROTOCOLS = ("clean", "jpeg75", "jpeg90", "noisy")  # = core.quality.realistic.PROTOCOLS
+VEIL_FAMILIES = ("scatter", "atmospheric", "exposure")  # = core.quality.veils.VEIL_FAMILIES
+
+
 @dataclass(frozen=True)
 class Reference:
     """Reference mode: the input is ground truth; it is downscaled by the recipe's scale
-    (antialiased bicubic) and veiled with ``veil`` in [0, 1] (seeded by ``seed``) before
-    enhancing, and true PSNR/SSIM/ICI are measured against it."""
+    (antialiased bicubic), degraded by the evaluation ``protocol`` (one of
+    ``REFERENCE_PROTOCOLS``: "clean"; "jpeg75"/"jpeg90", the low-resolution film saved as
+    JPEG; "noisy", Poisson-Gaussian noise at the corpus median, see
+    ``core.quality.realistic``) and veiled with ``veil`` in [0, 1] (seeded by ``seed``)
+    before enhancing, and true PSNR/SSIM/ICI are measured against it. ``veil_family``:
+    one of ``VEIL_FAMILIES`` (``core.quality.veils``)."""
 
     veil: float = 0.0
     seed: int = 0
+    protocol: str = "clean"
+    veil_family: str = "scatter"
 
 
 @dataclass(frozen=True)
@@ -201,3 +211,9 @@ def _check(r: Recipe) -> None:
             raise RecipeError(f"recipe: reference veil must be in [0, 1], not {ref.veil!r}")
         if not _is_int(ref.seed) or not 0 <= ref.seed < 2**32:
             raise RecipeError(f"recipe: reference seed must be 0..2**32-1, not {ref.seed!r}")
+        if ref.veil_family not in VEIL_FAMILIES:
+            raise RecipeError(f"recipe: reference veil_family must be one of "
+                              f"{', '.join(VEIL_FAMILIES)}, not {ref.veil_family!r}")
+        if ref.protocol not in REFERENCE_PROTOCOLS:
+            raise RecipeError(f"recipe: reference protocol must be one of "
+                              f"{', '.join(REFERENCE_PROTOCOLS)}, not {ref.protocol!r}")

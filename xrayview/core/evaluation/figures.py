@@ -98,3 +98,60 @@ def sr_comparison(images: dict[str, np.ndarray], scores: dict[str, dict[str, flo
         lim = float(np.percentile(np.abs(diff), 99.5)) or 1e-3
         panels.append((f"{last[-1]} - bicubic (+-{lim:.3f})", diverging(diff, lim, magnify)))
     return stack_rows([panel_row(panels)], title=title)
+
+
+_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
+            "#e377c2"]
+
+
+def learning_curve(series: dict[str, list[tuple[float, float]]], title: str,
+                   x_label: str = "device-hours (CPU thread-hours or GPU-hours)",
+                   y_label: str = "validation gain over bicubic (dB)",
+                   size: tuple[int, int] = (900, 520)) -> Image.Image:
+    """Line plot of each named series of (x, y) points, with axes, ticks and a legend.
+
+    ``series``: label -> points (sorted by x); empty series are skipped.
+    """
+    w, h = size
+    left, right, top, bottom = 70, 250, 34, 50
+    im = Image.new("RGB", size, "white")
+    d = ImageDraw.Draw(im)
+    d.text((left, 10), title, fill="black")
+    pts = [p for s in series.values() for p in s]
+    if not pts:
+        d.text((left, h // 2), "no validation points yet", fill="black")
+        return im
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    x0, x1 = 0.0, max(max(xs), 1e-6) * 1.05
+    y0, y1 = min(min(ys), 0.0), max(max(ys), 0.0)
+    pad = (y1 - y0) * 0.08 or 0.5
+    y0, y1 = y0 - pad, y1 + pad
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return (left + (x - x0) / (x1 - x0) * (w - left - right),
+                h - bottom - (y - y0) / (y1 - y0) * (h - top - bottom))
+
+    d.rectangle([left, top, w - right, h - bottom], outline="black")
+    for i in range(6):
+        xv, yv = x0 + (x1 - x0) * i / 5, y0 + (y1 - y0) * i / 5
+        px, _ = at(xv, y0)
+        _, py = at(x0, yv)
+        d.line([px, h - bottom, px, h - bottom + 4], fill="black")
+        d.text((px - 12, h - bottom + 6), f"{xv:.2f}", fill="black")
+        d.line([left - 4, py, left, py], fill="black")
+        d.text((8, py - 6), f"{yv:+.2f}", fill="black")
+    zero = at(x0, 0.0)[1]
+    d.line([left, zero, w - right, zero], fill="#999999")
+    d.text((left + (w - left - right) // 2 - 120, h - 20), x_label, fill="black")
+    d.text((8, 18), y_label, fill="black")
+    for i, (name, s) in enumerate(sorted((k, v) for k, v in series.items() if v)):
+        colour = _COLOURS[i % len(_COLOURS)]
+        line = [at(x, y) for x, y in s]
+        if len(line) > 1:
+            d.line(line, fill=colour, width=2)
+        for px, py in line:
+            d.ellipse([px - 2, py - 2, px + 2, py + 2], fill=colour)
+        ly = top + 6 + 16 * i
+        d.line([w - right + 10, ly + 6, w - right + 30, ly + 6], fill=colour, width=3)
+        d.text((w - right + 36, ly), f"{name} ({s[-1][1]:+.2f})", fill="black")
+    return im

@@ -51,16 +51,20 @@ def default_methods() -> list[str]:
     return [*models, models[-1] + DEHAZE]
 
 
-def method_recipe(method: Method, scale: int, veil: float = 0.0, seed: int = 0) -> Recipe:
-    """The reference-mode recipe of ``method`` at ``scale`` (fp32, for reproducibility)."""
+def method_recipe(method: Method, scale: int, veil: float = 0.0, seed: int = 0,
+                  protocol: str = "clean") -> Recipe:
+    """The reference-mode recipe of ``method`` at ``scale`` under the evaluation
+    ``protocol`` (``Reference``; fp32, for reproducibility)."""
     return Recipe(model=method.model, scale=scale, precision="fp32",
                   self_ensemble=method.self_ensemble,
                   dehazing=Dehazing() if method.dehaze else None,
-                  reference=Reference(veil=veil, seed=seed))
+                  reference=Reference(veil=veil, seed=seed, protocol=protocol))
 
 
-def dehazing_recipe(strength: float, seed: int, rule: dict | None = None) -> Recipe:
-    """Dehazing alone at native size on a film veiled with ``strength`` (0: clean)."""
+def dehazing_recipe(strength: float, seed: int, rule: dict | None = None,
+                    family: str = "scatter") -> Recipe:
+    """Dehazing alone at native size on a film veiled with ``strength`` (0: clean) by the
+    veil ``family`` (``core.quality.veils``)."""
     return Recipe(model=registry.BICUBIC, scale=1, precision="fp32",
-                  dehazing=Dehazing(**(rule or {})), reference=Reference(veil=strength,
-                                                                           seed=seed))
+                  dehazing=Dehazing(**(rule or {})),
+                  reference=Reference(veil=strength, seed=seed, veil_family=family))

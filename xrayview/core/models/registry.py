@@ -114,12 +114,33 @@ def availability(root: Path | None = None) -> dict[str, str]:
             for n in names}
 
 
+def scale_variant(name: str, scale: int) -> str:
+    """Manifest name of ``name``'s weights trained for ``scale`` alone: "vdsr-x4"."""
+    return f"{name}-x{scale}"
+
+
+def weights_for(name: str, scale: int | None = None, root: Path | None = None) -> str:
+    """The manifest entry that serves model ``name`` at ``scale``: its scale-specific
+    weights ("vdsr-x4") when the manifest lists them for that scale, else ``name``'s
+    own (trained across scales). A network trained for one scale is wrong for another,
+    so a per-scale entry is only ever used at its scale."""
+    if scale is None:
+        return name
+    try:
+        entries = read_manifest(root) or {}
+    except WeightsError:
+        return name  # the load of ``name`` reports the manifest's problem
+    variant = entries.get(scale_variant(name, scale))
+    return variant.name if variant is not None and scale in variant.scales else name
+
+
 def load_model(name: str, device: str | torch.device = "cpu",
-               root: Path | None = None) -> nn.Module:
-    """The trained network ``name`` in eval mode on ``device`` (see ``core.models.weights``).
+               root: Path | None = None, scale: int | None = None) -> nn.Module:
+    """The trained network ``name`` (for ``scale``: ``weights_for``) in eval mode on
+    ``device`` (see ``core.models.weights``).
 
     Raises WeightsError (one line) when its weights are missing, damaged or do not fit.
     """
     from xrayview.core.models.weights import load_weights
 
-    return load_weights(name, device=device, root=root)
+    return load_weights(weights_for(name, scale, root), device=device, root=root)

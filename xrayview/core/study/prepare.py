@@ -120,7 +120,8 @@ def prepare_study(study: Study, root: str | Path, device: str = "auto",
     (root / "images").mkdir(exist_ok=True)
     dev = pick_device(device)
     recipes = [c.recipe() for c in study.conditions]
-    needed = {r.model for r in recipes if r.model != registry.BICUBIC}
+    needed = {registry.weights_for(r.model, r.scale) for r in recipes
+              if r.model != registry.BICUBIC}
     needed |= {registry.dehazer()} if any(r.dehaze for r in recipes) else set()
     models = {name: registry.load_model(name) for name in sorted(needed)}  # fail early
     total = len(study.cases) * len(study.conditions)

@@ -35,7 +35,9 @@ import torch
 import torch.nn.functional as F
 
 from xrayview.core.training.dataset import PatchBank, extract_film_views, extract_patches, load_split
-from xrayview.core.quality.degrade import low_resolution_pair
+from xrayview.core.quality.degrade import low_resolution_pair, upscale
+from xrayview.core.quality.realistic import PROTOCOLS, protocol_low_resolution, realistic_pair
+from xrayview.core.quality.veils import VEIL_FAMILIES, veil_mixture_batch
 from xrayview.core.device import autocast_dtype, pick_device
 from xrayview.core.models import registry
 from xrayview.core.nets import ARCHITECTURES
@@ -71,6 +73,15 @@ class TrainConfig:
     clean_fraction: float = 0.2  # dehazer: share of training views left unveiled
     unroll: int = 1  # dehazer: loss over this many successive applications (>= 1)
     kwargs: dict = field(default_factory=dict)
+    # super-resolution inputs: "bicubic" (clean protocol only) or "realistic"
+    # (core.quality.realistic: blur, random kernel, noise, JPEG; sr_clean_fraction clean)
+    degradation: str = "bicubic"
+    sr_clean_fraction: float = 0.3
+    init: str | None = None  # warm start: a weights file (state_dict) when not resuming
+    run_name: str | None = None  # checkpoint / learning-curve name (default: arch)
+    chunk_minutes: float | None = None  # stop (resumably) after this long; schedule unchanged
+    val_protocols: list[str] = field(default_factory=lambda: ["clean"])
+    veil_families: list[str] = field(default_factory=lambda: ["scatter"])  # dehazer
 
 
 @dataclass
@@ -106,11 +117,17 @@ def hardware_label(device: torch.device) -> str:
 
 
 def _degrade(arch: str, hr: torch.Tensor, scale: int, gen: torch.Generator,
-             clean_fraction: float = 0.2) -> torch.Tensor:
+             clean_fraction: float = 0.2, degradation: str = "bicubic",
+             rng: np.random.Generator | None = None, sr_clean_fraction: float = 0.3,
+             families: tuple[str, ...] = ("scatter",)) -> torch.Tensor:
     if registry.is_dehazer(arch):
-        from xrayview.core.quality.degrade import veil_batch
+        if tuple(families) == ("scatter",):  # the original single-family stream
+            from xrayview.core.quality.degrade import veil_batch
 
-        return veil_batch(hr, generator=gen, clean_fraction=clean_fraction)
+            return veil_batch(hr, generator=gen, clean_fraction=clean_fraction)
+        return veil_mixture_batch(hr, gen, clean_fraction, tuple(families))
+    if degradation == "realistic":
+        return realistic_pair(hr, scale, rng, sr_clean_fraction)
     return low_resolution_pair(hr, scale)
 
 
@@ -133,7 +150,7 @@ def _augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def validate(model: torch.nn.Module, arch: str, val: PatchBank, scales: list[int],
              border: int, device: torch.device, clean_fraction: float = 0.2,
-             unroll: int = 1) -> float:
+             unroll: int = 1, families: tuple[str, ...] = ("scatter",)) -> float:
     """PSNR gain (dB) of the model over its degraded input on validation patches.
 
     Super-resolution: the mean of per-patch gains. Dehazing: the gain of the pooled mean
@@ -147,7 +164,7 @@ def validate(model: torch.nn.Module, arch: str, val: PatchBank, scales: list[int
         for s in scales if not registry.is_dehazer(arch) else [1]:
             hr = torch.from_numpy(val.batch(np.arange(len(val.patches))))
             for chunk in torch.split(hr, 32):
-                x = _degrade(arch, chunk, s, gen, clean_fraction)
+                x = _degrade(arch, chunk, s, gen, clean_fraction, families=families)
                 y = _iterates(model, x.to(device), unroll if registry.is_dehazer(arch) else 1)[-1]
                 y = y.clamp(0, 1).cpu()
                 sl = (..., slice(border, -border), slice(border, -border))
@@ -163,6 +180,57 @@ def validate(model: torch.nn.Module, arch: str, val: PatchBank, scales: list[int
     return float((10 * torch.log10((mse[:, 0] + 1e-12) / (mse[:, 1] + 1e-12))).mean())
 
 
+def validate_protocols(model: torch.nn.Module, val: PatchBank, scales: list[int],
+                       protocols: list[str], border: int, device: torch.device
+                       ) -> dict[str, float]:
+    """Super-resolution: mean PSNR gain (dB) over bicubic per "x{s}/{protocol}" on the
+    validation patches, each protocol's low-resolution input as in evaluation
+    (``realistic.protocol_low_resolution``, seeded by patch index)."""
+    out = {}
+    model.eval()
+    sl = (..., slice(border, -border), slice(border, -border))
+    with torch.no_grad():
+        hr_all = torch.from_numpy(val.batch(np.arange(len(val.patches))))
+        for s in scales:
+            for protocol in protocols:
+                xs = torch.stack([upscale(torch.from_numpy(protocol_low_resolution(
+                    hr_all[i, 0].numpy(), s, protocol, seed=i))[None, None], s,
+                    size=tuple(hr_all.shape[-2:]))[0].clamp(0, 1)
+                    for i in range(len(hr_all))])
+                gains = []
+                for x, hr in zip(torch.split(xs, 32), torch.split(hr_all, 32)):
+                    y = model(x.to(device)).clamp(0, 1).cpu()
+                    mse_in = F.mse_loss(x[sl], hr[sl], reduction="none").mean(dim=(1, 2, 3))
+                    mse_out = F.mse_loss(y[sl], hr[sl], reduction="none").mean(dim=(1, 2, 3))
+                    gains.append(10 * torch.log10((mse_in.double() + 1e-12)
+                                                  / (mse_out.double() + 1e-12)))
+                out[f"x{s}/{protocol}"] = float(torch.cat(gains).mean())
+    model.train()
+    return out
+
+
+def _rng_state(rng: np.random.Generator, gen: torch.Generator) -> dict:
+    return {"numpy": json.dumps(rng.bit_generator.state), "torch_gen": gen.get_state(),
+            "torch_global": torch.get_rng_state()}
+
+
+def _restore_rng(state: dict, rng: np.random.Generator, gen: torch.Generator) -> None:
+    rng.bit_generator.state = json.loads(state["numpy"])
+    gen.set_state(state["torch_gen"])
+    torch.set_rng_state(state["torch_global"])
+
+
+def append_curve(path: Path, point: dict) -> list[dict]:
+    """Append one learning-curve point to the JSON list at ``path`` (atomic); returns all."""
+    points = json.loads(path.read_text()) if path.is_file() else []
+    points = [p for p in points if p["iteration"] < point["iteration"]] + [point]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(points, indent=1) + "\n")
+    os.replace(tmp, path)
+    return points
+
+
 def _save_atomic(obj, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -170,8 +238,7 @@ def _save_atomic(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
-    """Train ``cfg.arch`` on the train split; yields progress, returns where weights went."""
+def _check(cfg: TrainConfig) -> None:
     if cfg.arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {cfg.arch!r}; choose from {sorted(ARCHITECTURES)}")
     if cfg.patch % 12:
@@ -180,7 +247,28 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
         raise ValueError("clean_fraction must be in [0, 1)")
     if cfg.unroll < 1:
         raise ValueError("unroll must be at least 1")
-    unroll = cfg.unroll if registry.is_dehazer(cfg.arch) else 1
+    if cfg.degradation not in ("bicubic", "realistic"):
+        raise ValueError("degradation must be 'bicubic' or 'realistic'")
+    if not cfg.veil_families or set(cfg.veil_families) - set(VEIL_FAMILIES):
+        raise ValueError(f"veil_families must be some of {VEIL_FAMILIES}")
+    unknown = set(cfg.val_protocols) - set(PROTOCOLS)
+    if unknown:
+        raise ValueError(f"unknown validation protocols {sorted(unknown)}; one of {PROTOCOLS}")
+
+
+def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
+    """Train ``cfg.arch`` on the train split; yields progress, returns where weights went.
+
+    Checkpoints (``<out>/checkpoints/<run>_last.pt`` and ``_best.pt``) hold the weights,
+    the optimiser, the iteration, the random states and the CPU/GPU-hours used so far, so
+    ``resume`` continues the same run bit-for-bit in its sampling; with
+    ``chunk_minutes`` a run stops resumably after that long (the learning-rate schedule
+    follows the iterations, not the chunk). Each validation appends a point to
+    ``<run>_curve.json`` (iteration, device-hours, gain per scale and protocol).
+    """
+    _check(cfg)
+    is_dehazer = registry.is_dehazer(cfg.arch)
+    unroll = cfg.unroll if is_dehazer else 1
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -200,7 +288,7 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
 
     data_dir = Path(cfg.data_dir)
     split = load_split(Path(cfg.split_file))
-    if registry.is_dehazer(cfg.arch):  # whole-film views (see extract_film_views)
+    if is_dehazer:  # whole-film views (see extract_film_views)
         bank = extract_film_views(data_dir, split["train"], cfg.patch, cfg.per_film, cfg.seed)
         val = extract_film_views(data_dir, split["val"], cfg.patch, cfg.val_per_film,
                                  cfg.seed + 99)
@@ -214,10 +302,12 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
     amp = autocast_dtype(device, "fp32" if cfg.mixed_precision == "off" else "bf16") if getattr(model, "autocast_safe", True) else None
     log.info("training %s on %s, autocast %s", cfg.arch, device, amp)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    start_it, best_gain = 0, -float("inf")
+    start_it, best_gain, hours_before = 0, -float("inf"), 0.0
     out_dir = Path(cfg.out_dir)
-    ckpt_path = out_dir / "checkpoints" / f"{cfg.arch}_last.pt"
-    best_path = out_dir / "checkpoints" / f"{cfg.arch}_best.pt"
+    run = cfg.run_name or cfg.arch
+    ckpt_path = out_dir / "checkpoints" / f"{run}_last.pt"
+    best_path = out_dir / "checkpoints" / f"{run}_best.pt"
+    curve_path = out_dir / "checkpoints" / f"{run}_curve.json"
     if cfg.resume:
         ck = torch.load(cfg.resume, map_location=device, weights_only=True)
         model.load_state_dict(ck["model"])
@@ -225,13 +315,40 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
             opt.load_state_dict(ck["optimizer"])
             start_it = int(ck["iteration"])
         best_gain = float(ck.get("best_gain", best_gain))
+        hours_before = float(ck.get("device_hours", 0.0))
+        if "rng" in ck:
+            _restore_rng(ck["rng"], rng, gen)
+    elif cfg.init:
+        init = torch.load(cfg.init, map_location=device, weights_only=True)
+        model.load_state_dict(init["model"] if "model" in init else init)
     net = model
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    threads = 1 if device.type == "cuda" else torch.get_num_threads()
+
+    def state(it_done: int, best: float, elapsed_s: float) -> dict:
+        return {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                "iteration": it_done, "best_gain": best, "rng": _rng_state(rng, gen),
+                "device_hours": hours_before + elapsed_s / 3600 * threads,
+                "config": json.dumps(asdict(cfg))}
 
     b = cfg.loss_border
+
+    def validation() -> tuple[float, dict]:
+        if is_dehazer or cfg.val_protocols == ["clean"]:
+            g = validate(model, cfg.arch, val, cfg.scales, b, device, cfg.clean_fraction, unroll,
+                         tuple(cfg.veil_families))
+            return g, {"mean": g}
+        gains = validate_protocols(model, val, cfg.scales, cfg.val_protocols, b, device)
+        g = float(np.mean(list(gains.values())))
+        return g, {**gains, "mean": g}
+
+    if rank == 0 and start_it == 0 and cfg.init:  # where the warm start begins
+        _, gains = validation()
+        append_curve(curve_path, {"iteration": 0, "device_hours": 0.0,
+                                  "hardware": hardware_label(device), "gains": gains})
     t0 = time.perf_counter()
     it = start_it
     for it in range(start_it, cfg.iterations):
@@ -245,7 +362,8 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
         idx = rng.integers(0, len(bank.patches), cfg.batch)
         hr = torch.from_numpy(_augment(bank.batch(idx), rng))
         scale = int(rng.choice(cfg.scales))  # one scale per batch
-        x = _degrade(cfg.arch, hr, scale, gen, cfg.clean_fraction)
+        x = _degrade(cfg.arch, hr, scale, gen, cfg.clean_fraction, cfg.degradation, rng,
+                     cfg.sr_clean_fraction, tuple(cfg.veil_families))
         x = x.to(device, memory_format=torch.channels_last)
         hr = hr.to(device)
         with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
@@ -263,27 +381,30 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
         gain = None
         last = it + 1 == cfg.iterations
         out_of_time = cfg.max_minutes is not None and elapsed > cfg.max_minutes * 60
-        if rank == 0 and ((it + 1) % cfg.val_every == 0 or last or out_of_time):
-            gain = validate(model, cfg.arch, val, cfg.scales, b, device, cfg.clean_fraction,
-                            unroll)
-            state = {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                     "iteration": it + 1, "best_gain": max(best_gain, gain),
-                     "config": json.dumps(asdict(cfg))}
+        chunk_over = cfg.chunk_minutes is not None and elapsed > cfg.chunk_minutes * 60
+        if rank == 0 and ((it + 1) % cfg.val_every == 0 or last or out_of_time or chunk_over):
+            gain, gains = validation()
+            elapsed = time.perf_counter() - t0
+            st = state(it + 1, max(best_gain, gain), elapsed)
+            append_curve(curve_path, {"iteration": it + 1, "device_hours": st["device_hours"],
+                                      "hardware": hardware_label(device), "gains": gains})
             if gain > best_gain or not best_path.exists():  # (a first -inf/NaN still counts)
                 best_gain = gain if gain > best_gain else best_gain
-                _save_atomic(state, best_path)
-            _save_atomic(state, ckpt_path)
+                _save_atomic(st, best_path)
+            _save_atomic(st, ckpt_path)
         elif rank == 0 and (it + 1) % cfg.checkpoint_every == 0:
-            _save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                          "iteration": it + 1, "best_gain": best_gain,
-                          "config": json.dumps(asdict(cfg))}, ckpt_path)
+            _save_atomic(state(it + 1, best_gain, elapsed), ckpt_path)
         yield TrainProgress(it + 1, cfg.iterations, loss.item(), lr, elapsed, eta, gain)
         if out_of_time:
             log.info("stopping at the time budget of %.1f min", cfg.max_minutes)
             break
+        if chunk_over:
+            log.info("chunk of %.1f min done at iteration %d; resume from %s",
+                     cfg.chunk_minutes, it + 1, ckpt_path)
+            break
 
     wall = time.perf_counter() - t0
-    weights = out_dir / f"{cfg.arch}.pt"
+    weights = out_dir / f"{run}.pt"
     if rank == 0:
         best = torch.load(best_path, map_location="cpu", weights_only=True)
         _save_atomic(best["model"], weights)

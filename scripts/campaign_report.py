@@ -1,0 +1,38 @@
+"""The campaign's learning curve: docs/evaluation/learning_curve.png from every run's
+models/campaign/checkpoints/<run>_curve.json (validation gain per scale and protocol
+against device-hours), plus a markdown table of each run's latest and best points.
+
+Usage: python scripts/campaign_report.py [--campaign models/campaign] [--out docs/evaluation]
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+from xrayview.core.evaluation.figures import learning_curve
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--campaign", default="models/campaign")
+ap.add_argument("--out", default="docs/evaluation")
+args = ap.parse_args()
+series, rows = {}, []
+for path in sorted(Path(args.campaign, "checkpoints").glob("*_curve.json")):
+    run = path.name[: -len("_curve.json")]
+    points = json.loads(path.read_text())
+    for key in points[-1]["gains"]:
+        if key != "mean":
+            series[f"{run} {key.split('/')[1]}"] = [(p["device_hours"], p["gains"][key])
+                                                    for p in points if key in p["gains"]]
+    best = max(points, key=lambda p: p["gains"]["mean"])
+    rows.append(f"| {run} | {points[-1]['iteration']} | {points[-1]['device_hours']:.2f} | "
+                + ", ".join(f"{k} {v:+.3f}" for k, v in points[-1]["gains"].items()) + " | "
+                + f"{best['iteration']}: mean {best['gains']['mean']:+.3f} | "
+                + points[-1].get("hardware", "") + " |")
+out = Path(args.out)
+out.mkdir(parents=True, exist_ok=True)
+learning_curve(series, "xrayview CPU training campaign: validation gain over bicubic "
+               "(val split patches)").save(out / "learning_curve.png")
+table = ["| run | iteration | device-hours | latest validation gains (dB) | best (mean) | hardware |",
+         "| --- | ---: | ---: | --- | --- | --- |", *rows]
+(out / "learning_curve.md").write_text("\n".join(table) + "\n")
+print("\n".join(table))

@@ -1,0 +1,97 @@
+"""Promote a campaign run's best checkpoint to shipped, scale-specific weights — only if
+it beats the weights now serving that scale on the validation split.
+
+Usage: python scripts/promote_campaign.py RUN SCALE [--name vdsr-x2] [--data ../shared/data/cxr]
+Compares the two on the run's own validation patches and protocols
+(``loop.validate_protocols``); on a win copies the weights to models/<name>.pt and writes
+its manifest entry (scales [SCALE]; the registry then serves it at that scale only).
+Exit 0 promoted, 1 not better, 2 bad input. Adds the baseline as the curve's iteration 0
+when the run was warm-started from the shipped weights and has no such point.
+"""
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+
+from xrayview.core.models import registry
+from xrayview.core.models.manifest import read_manifest_data, write_manifest
+from xrayview.core.nets import ARCHITECTURES
+from xrayview.core.training.dataset import extract_patches, load_split
+from xrayview.core.training.loop import append_curve, hardware_label, validate_protocols
+from xrayview.core.training.register import full_kwargs
+
+ap = argparse.ArgumentParser()
+ap.add_argument("run")
+ap.add_argument("scale", type=int)
+ap.add_argument("--name", default=None)
+ap.add_argument("--campaign", default="models/campaign")
+ap.add_argument("--models", default="models")
+ap.add_argument("--data", default="../shared/data/cxr")
+ap.add_argument("--threads", type=int, default=2)
+args = ap.parse_args()
+torch.set_num_threads(args.threads)
+ck_dir = Path(args.campaign, "checkpoints")
+best_path = ck_dir / f"{args.run}_best.pt"
+if not best_path.is_file():
+    sys.exit(print(f"error: no checkpoint {best_path}", file=sys.stderr) or 2)
+ck = torch.load(best_path, map_location="cpu", weights_only=True)
+cfg = json.loads(ck["config"])
+name = args.name or registry.scale_variant(cfg["arch"], args.scale)
+model = ARCHITECTURES[cfg["arch"]](**cfg["kwargs"])
+model.load_state_dict(ck["model"])
+model.eval()
+split = load_split(Path(cfg["split_file"]))
+val = extract_patches(Path(args.data), split["val"], cfg["patch"], cfg["val_per_film"],
+                      cfg["seed"] + 99)
+protocols = cfg["val_protocols"]
+cpu = torch.device("cpu")
+ours = validate_protocols(model, val, [args.scale], protocols, cfg["loss_border"], cpu)
+serving = registry.weights_for(cfg["arch"], args.scale)
+base_model = registry.load_model(cfg["arch"], scale=args.scale)
+base = validate_protocols(base_model, val, [args.scale], protocols, cfg["loss_border"], cpu)
+mean = lambda g: sum(g.values()) / len(g)  # noqa: E731
+print(f"{args.run} (iteration {ck['iteration']}): "
+      + ", ".join(f"{k} {v:+.3f}" for k, v in ours.items()) + f"; mean {mean(ours):+.3f} dB")
+print(f"serving now ({serving}): " + ", ".join(f"{k} {v:+.3f}" for k, v in base.items())
+      + f"; mean {mean(base):+.3f} dB")
+curve = ck_dir / f"{args.run}_curve.json"
+points = json.loads(curve.read_text()) if curve.is_file() else []
+if cfg.get("init") and Path(cfg["init"]).name == f"{cfg['arch']}.pt" and \
+        not any(p["iteration"] == 0 for p in points):
+    base_all = validate_protocols(base_model if serving == cfg["arch"] else
+                                  registry.load_model(cfg["arch"]), val, cfg["scales"],
+                                  protocols, cfg["loss_border"], cpu)
+    points = [{"iteration": 0, "device_hours": 0.0, "hardware": "(warm start: shipped weights)",
+               "gains": {**base_all, "mean": mean(base_all)}}] + points
+    curve.write_text(json.dumps(points, indent=1) + "\n")
+if mean(ours) <= mean(base):
+    print(f"not promoted: {name} would not beat {serving} on validation")
+    sys.exit(1)
+models = Path(args.models)
+target = models / f"{name}.pt"
+tmp = target.with_name(target.name + ".tmp")
+torch.save(ck["model"], tmp)
+tmp.replace(target)
+manifest = read_manifest_data(models)
+train_cfg = {k: v for k, v in cfg.items() if k not in ("out_dir", "resume", "device", "threads")}
+manifest["models"][name] = {
+    "arch": cfg["arch"], "file": target.name, "kwargs": full_kwargs(cfg["arch"], cfg["kwargs"]),
+    "scales": [args.scale], "sha256": registry.sha256_file(target),
+    "training": {**train_cfg,
+                 "data": "shared/data/cxr (NIH ChestX-ray14, Hannover COVID-19, Kermany pediatric)",
+                 "split": "train (models/data_split.json); model selection on val",
+                 "campaign_run": args.run, "iterations_run": int(ck["iteration"]),
+                 "device_hours": round(float(ck.get("device_hours", 0.0)), 3),
+                 "hardware": points[-1].get("hardware", hardware_label(cpu)) if points else "",
+                 "promoted_on": dt.date.today().isoformat()},
+    "metrics": {"validation_gain_db": {k: round(v, 4) for k, v in ours.items()},
+                "replaced_validation_gain_db": {k: round(v, 4) for k, v in base.items()},
+                "replaced": serving},
+}
+write_manifest(models, manifest)
+print(f"promoted: models/{target.name} serves {cfg['arch']} at x{args.scale}")

@@ -1,0 +1,158 @@
+"""Realistic degradations: resampling kernels, noise estimation, the training pipeline,
+evaluation protocols, blockiness and per-scale weights in the registry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from scipy import ndimage
+
+from tests.core.model_factory import TINY_KWARGS, make_models_dir, tiny_model
+from xrayview.core.enhance.pipeline import enhance
+from xrayview.core.enhance.recipe import REFERENCE_PROTOCOLS, Recipe, RecipeError, Reference
+from xrayview.core.generators import drain
+from xrayview.core.models import registry
+from xrayview.core.quality.degrade import downscale, low_resolution_pair
+from xrayview.core.quality.metrics import blockiness
+from xrayview.core.quality.noise import estimate_noise
+from xrayview.core.quality.realistic import (
+    PROTOCOLS,
+    degrade_low_resolution,
+    jpeg,
+    protocol_low_resolution,
+    realistic_pair,
+)
+from xrayview.core.quality.resample import resample_matrix, resize
+
+
+@pytest.mark.parametrize("kernel,pillow", [("keys-0.5", Image.BICUBIC),
+                                           ("bilinear", Image.BILINEAR),
+                                           ("area", Image.BOX), ("lanczos3", Image.LANCZOS)])
+@pytest.mark.parametrize("size", [(48, 45), (24, 30), (192, 180)])
+def test_kernels_reproduce_pillow_on_float_images(kernel, pillow, size):
+    img = np.random.default_rng(1).random((96, 90)).astype(np.float32)
+    ref = np.asarray(Image.fromarray(img, "F").resize((size[1], size[0]), pillow))
+    ours = resize(torch.from_numpy(img), size, kernel).numpy()
+    np.testing.assert_allclose(ours, ref, atol=2e-6)
+
+
+def test_keys_half_is_torch_antialiased_bicubic_and_keys_075_is_not():
+    img = torch.rand(1, 1, 64, 60, generator=torch.Generator().manual_seed(0))
+    ref = F.interpolate(img, size=(32, 30), mode="bicubic", antialias=True, align_corners=False)
+    assert torch.allclose(resize(img, (32, 30), "keys-0.5"), ref, atol=1e-6)
+    assert not torch.allclose(resize(img, (32, 30), "keys-0.75"), ref, atol=1e-3)
+    m = resample_matrix(64, 32, "keys-0.75")
+    np.testing.assert_allclose(m.sum(1), 1.0, atol=1e-6)
+    with pytest.raises(ValueError, match="unknown resampling kernel"):
+        resample_matrix(8, 4, "nearest")
+
+
+@pytest.mark.parametrize("a,b", [(1e-4, 1e-5), (4e-4, 0.0), (0.0, 4e-5)])
+def test_noise_estimate_recovers_a_known_poisson_gaussian_level(a, b):
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:512, 0:512] / 512
+    smooth = ndimage.gaussian_filter(0.15 + 0.7 * (0.5 + 0.5 * np.sin(6 * xx) * np.cos(4 * yy)), 4)
+    noisy = smooth + np.sqrt(a * smooth + b) * rng.standard_normal(smooth.shape)
+    ea, eb = estimate_noise(noisy)
+    # the variance at mid-grey is what training draws from: within 15 %
+    assert ea * 0.5 + eb == pytest.approx(a * 0.5 + b, rel=0.15)
+    assert ea == pytest.approx(a, rel=0.3, abs=2e-5)
+    with pytest.raises(ValueError, match="at least 48"):
+        estimate_noise(np.zeros((20, 200)))
+
+
+def test_realistic_pairs_are_valid_seeded_and_not_all_clean():
+    hr = torch.rand(6, 1, 48, 48, generator=torch.Generator().manual_seed(0))
+    a = realistic_pair(hr, 2, np.random.default_rng(5), clean_fraction=0.0)
+    b = realistic_pair(hr, 2, np.random.default_rng(5), clean_fraction=0.0)
+    assert a.shape == hr.shape and a.dtype == torch.float32
+    assert 0 <= float(a.min()) and float(a.max()) <= 1
+    assert torch.equal(a, b)  # the generator alone decides
+    clean = low_resolution_pair(hr, 2)
+    assert torch.equal(realistic_pair(hr, 2, np.random.default_rng(5), clean_fraction=1.0), clean)
+    per_patch = (a - clean).abs().flatten(1).max(1).values
+    assert bool((per_patch > 1e-3).all())  # every patch took some degradation
+    lr = degrade_low_resolution(hr[:1], 4, np.random.default_rng(1))
+    assert lr.shape == (1, 1, 12, 12)
+
+
+def test_jpeg_rounds_to_eight_bits_and_codes_blocks():
+    x = torch.rand(1, 1, 64, 64, generator=torch.Generator().manual_seed(2))
+    y = jpeg(x, 60)
+    assert y.shape == x.shape
+    assert torch.allclose(y * 255, torch.round(y * 255), atol=1e-4)
+    assert float((y - x).abs().mean()) > 0.01
+
+
+def test_protocols_degrade_as_documented():
+    assert PROTOCOLS == REFERENCE_PROTOCOLS
+    hr = np.random.default_rng(3).random((96, 96)).astype(np.float32)
+    clean = protocol_low_resolution(hr, 2, "clean")
+    ref = downscale(torch.from_numpy(hr)[None, None], 2).clamp(0, 1)[0, 0].numpy()
+    np.testing.assert_array_equal(clean, ref)
+    for p in ("jpeg75", "jpeg90", "noisy"):
+        low = protocol_low_resolution(hr, 2, p, seed=7)
+        assert low.shape == (48, 48) and low.min() >= 0 and low.max() <= 1
+        assert np.abs(low - clean).mean() > 1e-3
+        np.testing.assert_array_equal(low, protocol_low_resolution(hr, 2, p, seed=7))
+    assert np.abs(protocol_low_resolution(hr, 2, "jpeg75") - clean).mean() > \
+        np.abs(protocol_low_resolution(hr, 2, "jpeg90") - clean).mean()
+    with pytest.raises(ValueError, match="unknown protocol"):
+        protocol_low_resolution(hr, 2, "jpeg50")
+
+
+def test_blockiness_sees_a_block_grid_at_its_scale():
+    rng = np.random.default_rng(4)
+    smooth = ndimage.gaussian_filter(rng.random((128, 128)), 2)
+    assert blockiness(smooth) == pytest.approx(1.0, abs=0.15)
+    blocks = smooth + np.kron(rng.random((16, 16)), np.ones((8, 8))) * 0.05
+    assert blockiness(blocks) > 3
+    up = np.kron(blocks, np.ones((2, 2)))  # the same film at twice the resolution
+    assert blockiness(up, scale=2) > 3
+    # half a block off the grid, the same edges count as "elsewhere"
+    assert blockiness(np.roll(up, 8, axis=(0, 1)), scale=2) < 1
+
+
+def test_reference_protocol_in_the_recipe_and_the_pipeline():
+    r = Recipe(scale=2, reference=Reference(protocol="jpeg75"))
+    assert Recipe.from_json(r.to_json()) == r
+    with pytest.raises(RecipeError, match="reference protocol must be one of"):
+        Recipe(scale=2, reference=Reference(protocol="webp"))
+    truth = np.random.default_rng(5).random((64, 64)).astype(np.float32)
+    done = drain(enhance(truth, r, "cpu", measure=False))
+    np.testing.assert_array_equal(done.film, protocol_low_resolution(truth, 2, "jpeg75"))
+    plain = drain(enhance(truth, Recipe(scale=2, reference=Reference()), "cpu", measure=False))
+    assert np.abs(done.bicubic - plain.bicubic).mean() > 1e-3
+
+
+def _add_variant(root, name, scale, seed):
+    path = root / f"{name}.pt"
+    torch.save(tiny_model("vdsr", seed).state_dict(), path)
+    data = json.loads((root / "manifest.json").read_text())
+    data["models"][name] = {"arch": "vdsr", "file": path.name, "kwargs": TINY_KWARGS["vdsr"],
+                            "scales": [scale],
+                            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    (root / "manifest.json").write_text(json.dumps(data))
+
+
+def test_scale_specific_weights_serve_only_their_scale(tmp_path, monkeypatch):
+    root = make_models_dir(tmp_path / "models")
+    _add_variant(root, registry.scale_variant("vdsr", 4), 4, seed=9)
+    _add_variant(root, registry.scale_variant("vdsr", 3), 2, seed=10)  # mislabelled: ignored
+    monkeypatch.setenv(registry.MODELS_ENV, str(root))
+    assert registry.weights_for("vdsr", 4) == "vdsr-x4"
+    assert registry.weights_for("vdsr", 2) == "vdsr"
+    assert registry.weights_for("vdsr", 3) == "vdsr"
+    assert registry.weights_for("vdsr") == "vdsr"
+    at4 = registry.load_model("vdsr", scale=4)
+    assert at4.weights_name == "vdsr-x4" and registry.load_model("vdsr", scale=2).weights_name == "vdsr"
+    film = np.random.default_rng(6).random((40, 40)).astype(np.float32)
+    x4 = drain(enhance(film, Recipe(model="vdsr", scale=4), "cpu"))
+    x2 = drain(enhance(film, Recipe(model="vdsr", scale=2), "cpu"))
+    assert x4.weights["vdsr"] == at4.weights_sha256 != x2.weights["vdsr"]

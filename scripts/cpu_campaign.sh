@@ -31,13 +31,13 @@ for name in ${runs[@]}; do
   case $name in
     vdsr-x2) run vdsr-x2 --arch vdsr --init models/vdsr.pt --scales 2 --iterations 12000 \
                --batch 16 --patch 96 --lr 2e-4 --val-every 300 --degradation realistic \
-               --sr-clean-fraction 0.3 --val-protocols clean jpeg75 noisy ;;
+               --sr-clean-fraction 0.4 --val-protocols clean jpeg75 noisy ;;
     vdsr-x4) run vdsr-x4 --arch vdsr --init models/vdsr.pt --scales 4 --iterations 12000 \
                --batch 16 --patch 96 --lr 2e-4 --val-every 300 --degradation realistic \
                --sr-clean-fraction 0.5 --val-protocols clean jpeg75 ;;
     srcnn-x2) run srcnn-x2 --arch srcnn --init models/srcnn.pt --scales 2 --iterations 12000 \
                --batch 16 --patch 96 --lr 1e-4 --val-every 300 --degradation realistic \
-               --sr-clean-fraction 0.3 --val-protocols clean jpeg75 noisy ;;
+               --sr-clean-fraction 0.4 --val-protocols clean jpeg75 noisy ;;
     # the dehazer on every veil family, and leave-one-family-out runs (tested on the
     # family they never saw: xrayview evaluate --veil-families ...)
     dehaze-all) run dehaze-all --arch dehaze --init models/dehaze.pt --iterations 6000 \

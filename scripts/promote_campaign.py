@@ -1,7 +1,10 @@
-"""Promote a campaign run's best checkpoint to shipped, scale-specific weights — only if
-it beats the weights now serving that scale on the validation split.
+"""Promote a campaign run's best checkpoint to shipped weights — only if it beats the
+weights now serving that scale on the validation split.
 
 Usage: python scripts/promote_campaign.py RUN SCALE [--name vdsr-x2] [--data ../shared/data/cxr]
+Super-resolution runs become scale-specific weights (default name "<arch>-x<SCALE>");
+a dehazer run (SCALE 1) replaces the dehazer's weights, compared on the run's veil
+families (pooled, unrolled validation gain, as in training).
 Compares the two on the run's own validation patches and protocols
 (``loop.validate_protocols``); on a win copies the weights to models/<name>.pt and writes
 its manifest entry (scales [SCALE]; the registry then serves it at that scale only).
@@ -21,8 +24,8 @@ import torch
 from xrayview.core.models import registry
 from xrayview.core.models.manifest import read_manifest_data, write_manifest
 from xrayview.core.nets import ARCHITECTURES
-from xrayview.core.training.dataset import extract_patches, load_split
-from xrayview.core.training.loop import append_curve, hardware_label, validate_protocols
+from xrayview.core.training.dataset import extract_film_views, extract_patches, load_split
+from xrayview.core.training.loop import hardware_label, validate, validate_protocols
 from xrayview.core.training.register import full_kwargs
 
 ap = argparse.ArgumentParser()
@@ -46,14 +49,28 @@ model = ARCHITECTURES[cfg["arch"]](**cfg["kwargs"])
 model.load_state_dict(ck["model"])
 model.eval()
 split = load_split(Path(cfg["split_file"]))
-val = extract_patches(Path(args.data), split["val"], cfg["patch"], cfg["val_per_film"],
-                      cfg["seed"] + 99)
-protocols = cfg["val_protocols"]
 cpu = torch.device("cpu")
-ours = validate_protocols(model, val, [args.scale], protocols, cfg["loss_border"], cpu)
+dehazer = registry.is_dehazer(cfg["arch"])
+if dehazer:
+    name = args.name or registry.dehazer()
+    val = extract_film_views(Path(args.data), split["val"], cfg["patch"], cfg["val_per_film"],
+                             cfg["seed"] + 99)
+
+    def measure(net, scales=None):
+        return {"mean": validate(net, cfg["arch"], val, [1], cfg["loss_border"], cpu,
+                                 cfg["clean_fraction"], cfg["unroll"],
+                                 tuple(cfg["veil_families"]))}
+else:
+    val = extract_patches(Path(args.data), split["val"], cfg["patch"], cfg["val_per_film"],
+                          cfg["seed"] + 99)
+
+    def measure(net, scales=None):
+        return validate_protocols(net, val, scales or [args.scale], cfg["val_protocols"],
+                                  cfg["loss_border"], cpu)
+ours = measure(model)
 serving = registry.weights_for(cfg["arch"], args.scale)
-base_model = registry.load_model(cfg["arch"], scale=args.scale)
-base = validate_protocols(base_model, val, [args.scale], protocols, cfg["loss_border"], cpu)
+base_model = registry.load_model(cfg["arch"], scale=None if dehazer else args.scale)
+base = measure(base_model)
 mean = lambda g: sum(g.values()) / len(g)  # noqa: E731
 print(f"{args.run} (iteration {ck['iteration']}): "
       + ", ".join(f"{k} {v:+.3f}" for k, v in ours.items()) + f"; mean {mean(ours):+.3f} dB")
@@ -63,9 +80,8 @@ curve = ck_dir / f"{args.run}_curve.json"
 points = json.loads(curve.read_text()) if curve.is_file() else []
 if cfg.get("init") and Path(cfg["init"]).name == f"{cfg['arch']}.pt" and \
         not any(p["iteration"] == 0 for p in points):
-    base_all = validate_protocols(base_model if serving == cfg["arch"] else
-                                  registry.load_model(cfg["arch"]), val, cfg["scales"],
-                                  protocols, cfg["loss_border"], cpu)
+    base_all = measure(base_model if serving == cfg["arch"] else
+                       registry.load_model(cfg["arch"]), cfg["scales"])
     points = [{"iteration": 0, "device_hours": 0.0, "hardware": "(warm start: shipped weights)",
                "gains": {**base_all, "mean": mean(base_all)}}] + points
     curve.write_text(json.dumps(points, indent=1) + "\n")
@@ -81,7 +97,7 @@ manifest = read_manifest_data(models)
 train_cfg = {k: v for k, v in cfg.items() if k not in ("out_dir", "resume", "device", "threads")}
 manifest["models"][name] = {
     "arch": cfg["arch"], "file": target.name, "kwargs": full_kwargs(cfg["arch"], cfg["kwargs"]),
-    "scales": [args.scale], "sha256": registry.sha256_file(target),
+    "scales": [1] if dehazer else [args.scale], "sha256": registry.sha256_file(target),
     "training": {**train_cfg,
                  "data": "shared/data/cxr (NIH ChestX-ray14, Hannover COVID-19, Kermany pediatric)",
                  "split": "train (models/data_split.json); model selection on val",
@@ -94,4 +110,5 @@ manifest["models"][name] = {
                 "replaced": serving},
 }
 write_manifest(models, manifest)
-print(f"promoted: models/{target.name} serves {cfg['arch']} at x{args.scale}")
+print(f"promoted: models/{target.name} serves {cfg['arch']}"
+      + ("" if dehazer else f" at x{args.scale}"))

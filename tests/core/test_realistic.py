@@ -156,3 +156,42 @@ def test_scale_specific_weights_serve_only_their_scale(tmp_path, monkeypatch):
     x4 = drain(enhance(film, Recipe(model="vdsr", scale=4), "cpu"))
     x2 = drain(enhance(film, Recipe(model="vdsr", scale=2), "cpu"))
     assert x4.weights["vdsr"] == at4.weights_sha256 != x2.weights["vdsr"]
+
+
+def test_robust_weights_serve_lossy_films_when_asked_or_automatically(tmp_path, monkeypatch):
+    root = make_models_dir(tmp_path / "models")
+    _add_variant(root, "vdsr-x2-robust", 2, seed=11)
+    monkeypatch.setenv(registry.MODELS_ENV, str(root))
+    assert registry.weights_for("vdsr", 2, robust=True) == "vdsr-x2-robust"
+    assert registry.weights_for("vdsr", 2) == "vdsr"
+    assert registry.weights_for("vdsr", 4, robust=True) == "vdsr"  # none for x4
+    film = np.random.default_rng(7).random((40, 40)).astype(np.float32)
+    runs = {(w, lossy): drain(enhance(film, Recipe(model="vdsr", scale=2, weights=w), "cpu",
+                                      lossy=lossy, measure=False))
+            for w in ("auto", "clean", "robust") for lossy in (False, True)}
+    ran = {k: v.recipe.weights for k, v in runs.items()}
+    assert ran == {("auto", False): "clean", ("auto", True): "robust",
+                   ("clean", False): "clean", ("clean", True): "clean",
+                   ("robust", False): "robust", ("robust", True): "robust"}
+    assert runs[("auto", True)].weights["vdsr"] != runs[("auto", False)].weights["vdsr"]
+    # reference mode: the JPEG protocols count as a lossy film
+    jpeg = drain(enhance(film, Recipe(model="vdsr", scale=2, reference=Reference(
+        protocol="jpeg90")), "cpu", measure=False))
+    assert jpeg.recipe.weights == "robust"
+    with pytest.raises(RecipeError, match="weights must be one of"):
+        Recipe(model="vdsr", scale=2, weights="sharp")
+
+
+def test_lossy_films_are_recognised(tmp_path):
+    from tests.core.dicom_factory import make_dicom
+    from xrayview.core.io import load_film
+
+    img = (np.random.default_rng(8).random((64, 64)) * 255).astype(np.uint8)
+    Image.fromarray(img).save(tmp_path / "a.jpg", quality=90)
+    Image.fromarray(img).save(tmp_path / "a.png")
+    assert load_film(tmp_path / "a.jpg").lossy and not load_film(tmp_path / "a.png").lossy
+    plain = make_dicom(tmp_path / "a.dcm", img.astype(np.uint16), bits_stored=8)
+    marked = make_dicom(tmp_path / "b.dcm", img.astype(np.uint16), bits_stored=8,
+                        LossyImageCompression="01")
+    assert not load_film(plain).lossy and load_film(marked).lossy
+    assert load_film(marked).summary()["lossy_compressed"] is True

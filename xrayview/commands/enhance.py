@@ -108,7 +108,8 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         return Recipe(model=model, scale=scale, dehazing=dehazing,
                       tile=args.tile if args.tile is not None else (base.tile if base else None),
                       batch=base.batch if base else None,
-                      precision=base.precision if base else "auto", self_ensemble=ensemble)
+                      precision=base.precision if base else "auto", self_ensemble=ensemble,
+                      weights=args.weights or (base.weights if base else "auto"))
     except RecipeError as exc:
         raise BadInput(str(exc)) from None
 
@@ -153,7 +154,8 @@ def run_enhance(args: argparse.Namespace) -> int:
                               f"against its input {s.metrics['ssim_input']:.4f}", state,
                               final=True)
 
-    result = drive(enhance(film.pixels, recipe, device, measure=args.json), show)
+    result = drive(enhance(film.pixels, recipe, device, measure=args.json, lossy=film.lossy),
+                   show)
     _enhance_progress(None, state)
     image = result.image
     out_path = save_film(image, args.output, film, scale=recipe.scale,

@@ -107,7 +107,8 @@ def _sr_evaluation(args, data: Path, files: list[str], out: Path, device) -> Non
     total = len(files) * len(args.scales) * len(args.protocols)
     for i, res in enumerate(evaluate_films(data, files, args.scales, methods, args.crop,
                                            keep_images=lambda f: f in figure_films,
-                                           device=device, protocols=args.protocols), 1):
+                                           device=device, protocols=args.protocols,
+                                           weights=args.weights), 1):
         rows.append(res)
         gains = ", ".join(f"{m} {res.scores[m]['psnr'] - res.scores['bicubic']['psnr']:+.2f}"
                           for m in res.scores if m != "bicubic")
@@ -134,7 +135,7 @@ def _sr_evaluation(args, data: Path, files: list[str], out: Path, device) -> Non
     summary = summarise(rows)
     (out / "summary.json").write_text(json.dumps(
         {"subset": args.subset, "crop": args.crop, "scales": args.scales,
-         "protocols": args.protocols,
+         "protocols": args.protocols, "weights": args.weights,
          "films": len(files), "device": str(device), "summary": summary}, indent=1))
     table = markdown_table(summary, args.crop)
     (out / "table.md").write_text(table)

@@ -56,6 +56,11 @@ class Identifiers:
         return dict(self.__dict__)
 
 
+# JPEG Baseline, JPEG Extended, JPEG-LS near-lossless, JPEG 2000 (irreversible allowed)
+LOSSY_TRANSFER_SYNTAXES = ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51",
+                           "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.4.91")
+
+
 @dataclass
 class Film:
     """A loaded film.
@@ -127,6 +132,19 @@ class Film:
         """(rows, columns) of the pixel array."""
         return (int(self.pixels.shape[0]), int(self.pixels.shape[1]))
 
+    @property
+    def lossy(self) -> bool:
+        """Whether the pixels went through lossy compression: a JPEG file, a DICOM with
+        LossyImageCompression "01", or a DICOM in a lossy transfer syntax (JPEG baseline /
+        extended, JPEG-LS near-lossless, JPEG 2000 irreversible)."""
+        if self.source_format == "JPEG":
+            return True
+        header = self.dicom_header
+        if header is not None and str(header.get("LossyImageCompression", "")).strip() == "01":
+            return True
+        ts = self.transfer_syntax or ""
+        return any(ts == uid or f"({uid})" in ts for uid in LOSSY_TRANSFER_SYNTAXES)
+
     def stored_values(self, pixels: np.ndarray | None = None) -> np.ndarray:
         """Map normalised pixels back to stored/modality values (float64, same shape).
 
@@ -167,6 +185,7 @@ class Film:
             ],
             "voi_lut": self.display_lut is not None,
             "transfer_syntax": self.transfer_syntax,
+            "lossy_compressed": self.lossy,
             "frame_index": self.frame_index,
             "frames": self.frame_count,
             "notes": list(self.notes),

@@ -55,12 +55,14 @@ def enhanced_title(recipe: Recipe, label: str) -> str:
             + (", dehazed" if recipe.dehaze else "") + f" ({label})")
 
 
-def enhancement_job(pixels: np.ndarray, recipe: Recipe, device: str, stop_rule):
-    """The job for ``JobRunner``: the pipeline, imported on the worker thread (torch)."""
+def enhancement_job(pixels: np.ndarray, recipe: Recipe, device: str, stop_rule,
+                    lossy: bool = False):
+    """The job for ``JobRunner``: the pipeline, imported on the worker thread (torch).
+    ``lossy``: the film was lossy-compressed (picks robust weights, ``Recipe.weights``)."""
     def make(cancel):
         from xrayview.core.enhance.pipeline import enhance
 
-        return enhance(pixels, recipe, device, cancel, stop_rule=stop_rule)
+        return enhance(pixels, recipe, device, cancel, stop_rule=stop_rule, lossy=lossy)
     return make
 
 
@@ -140,7 +142,8 @@ class EnhanceController(QObject):
         self._shown_step, self.events = None, []
         self.panel.set_running(True)
         self.panel.show_progress(0.0, "Starting…")
-        self.runner.start(enhancement_job(film.pixels, recipe, self.panel.device(), rule),
+        self.runner.start(enhancement_job(film.pixels, recipe, self.panel.device(), rule,
+                                          film.lossy),
                           "enhancement")
 
     def cancel(self) -> None:

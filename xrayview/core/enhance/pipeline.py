@@ -105,8 +105,10 @@ def describe(recipe: Recipe, weights: Mapping[str, str], steps_run: int = 0,
         parts.append(f"bicubic x{recipe.scale}")
     else:
         sha = weights.get(recipe.model, "")
+        robust = " robust" if recipe.weights == registry.ROBUST else ""
         parts.append(f"{recipe.model} x{recipe.scale}"
-                     + (f" (weights sha256 {sha[:16]})" if sha else "")
+                     + (f" ({robust.strip() + ' ' if robust else ''}weights sha256 {sha[:16]})"
+                        if sha else robust)
                      + ("" if recipe.scale == 1 else " after bicubic pre-upsampling")
                      + (", self-ensemble of 8 rotations/flips" if recipe.self_ensemble else ""))
     if steps_run:
@@ -121,13 +123,21 @@ def describe(recipe: Recipe, weights: Mapping[str, str], steps_run: int = 0,
 
 
 def _load(name: str, models: Mapping[str, nn.Module] | None,
-          scale: int | None = None) -> nn.Module:
+          scale: int | None = None, robust: bool = False) -> nn.Module:
     """The network serving ``name`` at ``scale`` (``registry.weights_for``): from
     ``models`` (keyed by manifest name) when there, else loaded."""
-    key = registry.weights_for(name, scale)
+    key = registry.weights_for(name, scale, robust=robust)
     if models is not None and key in models:
         return models[key]
     return registry.load_model(key, device="cpu")
+
+
+def wants_robust(recipe: Recipe, lossy: bool) -> bool:
+    """Whether ``recipe`` runs the robust weights: "robust", or "auto" on a lossy film
+    (reference mode: a JPEG protocol)."""
+    if recipe.reference is not None:
+        lossy = recipe.reference.protocol.startswith("jpeg")
+    return recipe.weights == "robust" or (recipe.weights == "auto" and lossy)
 
 
 def _as_run(recipe: Recipe, rule: StopRule | None) -> Recipe:
@@ -144,8 +154,13 @@ def _as_run(recipe: Recipe, rule: StopRule | None) -> Recipe:
 def enhance(pixels: np.ndarray, recipe: Recipe, device: str | torch.device = "auto",
             cancel: CancelFlag = None, *, stop_rule: StopRule | None = None,
             models: Mapping[str, nn.Module] | None = None, measure: bool = True,
+            lossy: bool = False,
             ) -> Generator[InputReady | TileDone | StepDone, None, Enhanced]:
     """Run ``recipe`` on ``pixels`` (float32 (H, W) in [0, 1], not modified).
+
+    lossy: the film was lossy-compressed (``Film.lossy``): recipe weights "auto" then
+    run the model's robust weights where it has them. The recipe as run names the
+    weights set that ran ("clean" or "robust").
 
     device: a torch.device or a ``pick_device`` spec ("auto", "cpu", "cuda:1").
     cancel: None, a callable or an Event, checked between tiles and steps.
@@ -161,7 +176,9 @@ def enhance(pixels: np.ndarray, recipe: Recipe, device: str | torch.device = "au
     if src.ndim != 2 or src.size == 0:
         raise ValueError(f"enhance expects an (H, W) film, got shape {src.shape}")
     dev = pick_device(device)
-    net = None if recipe.model == registry.BICUBIC else _load(recipe.model, models, recipe.scale)
+    robust = wants_robust(recipe, lossy)
+    net = None if recipe.model == registry.BICUBIC else _load(recipe.model, models,
+                                                              recipe.scale, robust)
     dnet = _load(registry.dehazer(), models) if recipe.dehaze else None
     weights = {name: getattr(m, "weights_sha256", "") for name, m in
                ((recipe.model, net), (registry.dehazer(), dnet)) if m is not None}
@@ -202,6 +219,10 @@ def enhance(pixels: np.ndarray, recipe: Recipe, device: str | torch.device = "au
                                                cancel=cancel), step_done)
         reason = steps[-1].reason if steps else ""
     ran = _as_run(recipe, rule)
+    if net is not None:
+        served = getattr(net, "weights_name", "")
+        ran = dataclasses.replace(ran, weights=registry.ROBUST if served.endswith(
+            "-" + registry.ROBUST) else "clean")
     threshold = ran.dehazing.threshold if (ran.dehazing and steps) else None
     result = Enhanced(
         ran, np.array(image, dtype=np.float32), film, bicubic, super_resolved, truth,

@@ -60,6 +60,7 @@ class Dehazing:
                         rollback=self.rollback)
 
 
+WEIGHT_SETS = ("auto", "clean", "robust")
 REFERENCE_PROTOCOLS = ("clean", "jpeg75", "jpeg90", "noisy")  # = core.quality.realistic.PROTOCOLS
 VEIL_FAMILIES = ("scatter", "atmospheric", "exposure")  # = core.quality.veils.VEIL_FAMILIES
 
@@ -88,6 +89,8 @@ class Recipe:
     ``tile``/``batch``: tiled inference (None = the device's default, which gives the same
     pixels); ``precision``: "auto", "fp32" or "bf16" (``core.device.autocast_dtype``);
     ``self_ensemble``: average the network over the 8 rotations/flips;
+    ``weights``: "auto" (the robust weights for a lossy-compressed film, where the model
+    has them; ``registry.weights_for``), "clean" or "robust";
     ``reference``: reference-mode degradation, or None.
     """
 
@@ -97,6 +100,7 @@ class Recipe:
     batch: int | None = None
     precision: str = "auto"
     self_ensemble: bool = False
+    weights: str = "auto"
     dehazing: Dehazing | None = None
     reference: Reference | None = None
     version: int = field(default=RECIPE_VERSION, compare=False)
@@ -131,7 +135,8 @@ class Recipe:
         if data.get("version", RECIPE_VERSION) != RECIPE_VERSION:
             raise RecipeError(f"recipe version {data.get('version')!r} is not supported "
                               f"(this xrayview reads version {RECIPE_VERSION})")
-        known = {"model", "scale", "tile", "batch", "precision", "self_ensemble", "dehazing",
+        known = {"model", "scale", "tile", "batch", "precision", "self_ensemble", "weights",
+                 "dehazing",
                  "reference", "version"}
         if unknown := sorted(set(data) - known):
             raise RecipeError(f"recipe: unknown field {unknown[0]!r}")
@@ -183,6 +188,9 @@ def _check(r: Recipe) -> None:
                           f"not {r.precision!r}")
     if not isinstance(r.self_ensemble, bool):
         raise RecipeError("recipe: self_ensemble must be true or false")
+    if r.weights not in WEIGHT_SETS:
+        raise RecipeError(f"recipe: weights must be one of {', '.join(WEIGHT_SETS)}, "
+                          f"not {r.weights!r}")
     if r.self_ensemble and r.model == registry.BICUBIC:
         raise RecipeError("recipe: self_ensemble needs a network (not model 'none')")
     d = r.dehazing

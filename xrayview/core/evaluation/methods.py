@@ -52,10 +52,11 @@ def default_methods() -> list[str]:
 
 
 def method_recipe(method: Method, scale: int, veil: float = 0.0, seed: int = 0,
-                  protocol: str = "clean") -> Recipe:
+                  protocol: str = "clean", weights: str = "auto") -> Recipe:
     """The reference-mode recipe of ``method`` at ``scale`` under the evaluation
-    ``protocol`` (``Reference``; fp32, for reproducibility)."""
-    return Recipe(model=method.model, scale=scale, precision="fp32",
+    ``protocol`` (``Reference``; fp32, for reproducibility) with ``weights`` ("auto":
+    robust weights for the JPEG protocols, as for a lossy film)."""
+    return Recipe(model=method.model, scale=scale, precision="fp32", weights=weights,
                   self_ensemble=method.self_ensemble,
                   dehazing=Dehazing() if method.dehaze else None,
                   reference=Reference(veil=veil, seed=seed, protocol=protocol))

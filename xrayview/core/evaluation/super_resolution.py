@@ -69,7 +69,7 @@ def evaluate_films(data_dir: Path, files: Iterable[str], scales: list[int],
                    keep_images: Callable[[str], bool] | None = None,
                    device: str | torch.device = "auto",
                    models: Mapping[str, torch.nn.Module] | None = None,
-                   protocols: Iterable[str] = ("clean",),
+                   protocols: Iterable[str] = ("clean",), weights: str = "auto",
                    ) -> Generator[FilmResult, None, None]:
     """Yield a FilmResult per (film, scale, protocol) for ``methods`` (names,
     ``evaluation.methods``); the noisy protocol's noise is seeded per film.
@@ -89,7 +89,8 @@ def evaluate_films(data_dir: Path, files: Iterable[str], scales: list[int],
         for s, protocol in ((s, p) for s in scales for p in protocols):
             res, outputs = None, {}
             for part, m in runs.items():
-                done = drain(enhance(hr_full, method_recipe(m, s, seed=seed, protocol=protocol),
+                done = drain(enhance(hr_full, method_recipe(m, s, seed=seed, protocol=protocol,
+                                                   weights=weights),
                                      device, models=models, measure=False))
                 outputs[part] = done.super_resolved
                 if m.dehaze:

@@ -119,23 +119,33 @@ def scale_variant(name: str, scale: int) -> str:
     return f"{name}-x{scale}"
 
 
-def weights_for(name: str, scale: int | None = None, root: Path | None = None) -> str:
-    """The manifest entry that serves model ``name`` at ``scale``: its scale-specific
-    weights ("vdsr-x4") when the manifest lists them for that scale, else ``name``'s
-    own (trained across scales). A network trained for one scale is wrong for another,
-    so a per-scale entry is only ever used at its scale."""
+ROBUST = "robust"
+
+
+def weights_for(name: str, scale: int | None = None, root: Path | None = None,
+                robust: bool = False) -> str:
+    """The manifest entry that serves model ``name`` at ``scale``: with ``robust`` (a
+    lossy-compressed film) its robust weights for that scale ("vdsr-x2-robust", trained
+    on realistic degradations) when listed, else its scale-specific weights ("vdsr-x4"),
+    else ``name``'s own (trained across scales). A network trained for one scale is wrong
+    for another, so a per-scale entry is only ever used at its scale."""
     if scale is None:
         return name
     try:
         entries = read_manifest(root) or {}
     except WeightsError:
         return name  # the load of ``name`` reports the manifest's problem
-    variant = entries.get(scale_variant(name, scale))
-    return variant.name if variant is not None and scale in variant.scales else name
+    candidates = [f"{scale_variant(name, scale)}-{ROBUST}"] if robust else []
+    for key in (*candidates, scale_variant(name, scale)):
+        entry = entries.get(key)
+        if entry is not None and scale in entry.scales:
+            return entry.name
+    return name
 
 
 def load_model(name: str, device: str | torch.device = "cpu",
-               root: Path | None = None, scale: int | None = None) -> nn.Module:
+               root: Path | None = None, scale: int | None = None,
+               robust: bool = False) -> nn.Module:
     """The trained network ``name`` (for ``scale``: ``weights_for``) in eval mode on
     ``device`` (see ``core.models.weights``).
 
@@ -143,4 +153,4 @@ def load_model(name: str, device: str | torch.device = "cpu",
     """
     from xrayview.core.models.weights import load_weights
 
-    return load_weights(weights_for(name, scale, root), device=device, root=root)
+    return load_weights(weights_for(name, scale, root, robust), device=device, root=root)

@@ -141,7 +141,8 @@ def prepare_study(study: Study, root: str | Path, device: str = "auto",
             film = film if film is not None else load_film(case.path)
             pixels = central_crop(film.pixels, crop)
             run = dataclasses.replace(cond.recipe(), tile=tile)
-            made = drain(enhance(pixels, run, dev, models=models, measure=False))
+            made = drain(enhance(pixels, run, dev, models=models, measure=False,
+                                 lossy=film.lossy))
             save_film(made.image, png, None, scale=cond.scale, provenance=made.provenance())
             prov = {**recipe, "recipe_as_run": made.recipe.to_dict(),
                     "weights_sha256": made.weights, "dehaze_steps_run": len(made.steps),

@@ -19,9 +19,10 @@ series, rows = {}, []
 for path in sorted(Path(args.campaign, "checkpoints").glob("*_curve.json")):
     run = path.name[: -len("_curve.json")]
     points = json.loads(path.read_text())
+    keys = [k for k in points[-1]["gains"] if k != "mean"] or ["mean"]
     for key in points[-1]["gains"]:
-        if key != "mean":
-            series[f"{run} {key.split('/')[1]}"] = [(p["device_hours"], p["gains"][key])
+        if key in keys:
+            series[f"{run} {key.split('/')[-1]}"] = [(p["device_hours"], p["gains"][key])
                                                     for p in points if key in p["gains"]]
     best = max(points, key=lambda p: p["gains"]["mean"])
     rows.append(f"| {run} | {points[-1]['iteration']} | {points[-1]['device_hours']:.2f} | "
@@ -30,8 +31,9 @@ for path in sorted(Path(args.campaign, "checkpoints").glob("*_curve.json")):
                 + points[-1].get("hardware", "") + " |")
 out = Path(args.out)
 out.mkdir(parents=True, exist_ok=True)
-learning_curve(series, "xrayview CPU training campaign: validation gain over bicubic "
-               "(val split patches)").save(out / "learning_curve.png")
+learning_curve(series, "xrayview CPU training campaign (validation split)",
+               y_label="validation gain (dB): SR over bicubic, dehazer over the veiled input"
+               ).save(out / "learning_curve.png")
 table = ["| run | iteration | device-hours | latest validation gains (dB) | best (mean) | hardware |",
          "| --- | ---: | ---: | --- | --- | --- |", *rows]
 (out / "learning_curve.md").write_text("\n".join(table) + "\n")

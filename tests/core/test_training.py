@@ -281,3 +281,16 @@ def test_bad_training_settings_are_refused(tiny_corpus, tmp_path):
             raise SystemExit(main(["train", "--arch", "vdsr", "--data", str(data),
                                    "--split", str(split_file), *argv]))
         assert exc.value.code == 2
+
+
+def test_learning_curve_figure_draws_each_series():
+    from xrayview.core.evaluation.figures import learning_curve
+
+    im = learning_curve({"run clean": [(0.0, 0.5), (1.0, 0.8)], "run jpeg75": [(0.0, -0.3)],
+                         "empty": []}, "campaign")
+    a = np.asarray(im)
+    assert im.size == (900, 520)
+    colours = {tuple(c) for c in a.reshape(-1, 3)}
+    assert (31, 119, 180) in colours and (214, 39, 40) in colours  # two series drawn
+    blank = np.asarray(learning_curve({}, "campaign"))
+    assert len({tuple(c) for c in blank.reshape(-1, 3)}) < len(colours)

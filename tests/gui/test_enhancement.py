@@ -318,3 +318,31 @@ def test_stop_metric_offers_its_own_threshold_and_direction(models_window, qtbot
     result = _run(win, qtbot)
     assert result.stop_reason.endswith("; kept step 0")
     np.testing.assert_array_equal(result.image, small_film.pixels)
+
+
+def test_a_lossy_film_runs_the_robust_weights(models, models_window, qtbot, small_film):
+    """A JPEG-sourced film gets the model's robust weights for its scale; a PNG does not."""
+    import dataclasses
+    import hashlib
+    import json
+
+    import torch
+
+    from tests.core.model_factory import TINY_KWARGS, tiny_model
+
+    path = models / "vdsr-x2-robust.pt"
+    torch.save(tiny_model("vdsr", 21).state_dict(), path)
+    data = json.loads((models / "manifest.json").read_text())
+    data["models"]["vdsr-x2-robust"] = {"arch": "vdsr", "file": path.name,
+                                        "kwargs": TINY_KWARGS["vdsr"], "scales": [2],
+                                        "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    (models / "manifest.json").write_text(json.dumps(data))
+    win = models_window
+    ran = {}
+    for fmt in ("PNG", "JPEG"):
+        _setup(win, dataclasses.replace(small_film, source_format=fmt))
+        result = _run(win, qtbot)
+        ran[fmt] = (result.recipe.weights, result.weights["vdsr"])
+    robust_sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert ran["JPEG"] == ("robust", robust_sha)
+    assert ran["PNG"][0] == "clean" and ran["PNG"][1] != robust_sha

@@ -113,10 +113,10 @@ def learning_curve(series: dict[str, list[tuple[float, float]]], title: str,
     ``series``: label -> points (sorted by x); empty series are skipped.
     """
     w, h = size
-    left, right, top, bottom = 70, 250, 34, 50
+    left, right, top, bottom = 70, 250, 40, 50
     im = Image.new("RGB", size, "white")
     d = ImageDraw.Draw(im)
-    d.text((left, 10), title, fill="black")
+    d.text((left, 4), title, fill="black")
     pts = [p for s in series.values() for p in s]
     if not pts:
         d.text((left, h // 2), "no validation points yet", fill="black")
@@ -143,7 +143,7 @@ def learning_curve(series: dict[str, list[tuple[float, float]]], title: str,
     zero = at(x0, 0.0)[1]
     d.line([left, zero, w - right, zero], fill="#999999")
     d.text((left + (w - left - right) // 2 - 120, h - 20), x_label, fill="black")
-    d.text((8, 18), y_label, fill="black")
+    d.text((8, 22), y_label, fill="black")
     for i, (name, s) in enumerate(sorted((k, v) for k, v in series.items() if v)):
         colour = _COLOURS[i % len(_COLOURS)]
         line = [at(x, y) for x, y in s]

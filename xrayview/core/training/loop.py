@@ -16,7 +16,11 @@ validation scores the last iterate.
 Super-resolution batches: uint16 patches of ``patch`` pixels (a multiple of 12, so every
 scale in {2, 3, 4} divides it) are degraded on the fly (``degrade.low_resolution_pair``,
 one random scale per batch), flipped/rotated, and the L1 loss is taken over the patch
-less a ``loss_border`` frame.
+less a ``loss_border`` frame. With ``degradation="realistic"`` the inputs come from
+``core.quality.realistic`` (blur, random kernel, noise, JPEG) instead, and validation
+reports the gain per scale and evaluation protocol (``validate_protocols``).
+Campaigns: ``init`` warm-starts, ``chunk_minutes`` ends a run resumably, ``resume``
+continues it exactly (checkpoints carry the random states; see ``train``).
 """
 
 from __future__ import annotations

@@ -301,6 +301,23 @@ def _split_default_gui(argv: list[str]) -> list[str]:
     return argv
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from xrayview.commands.bench import run_bench_command
+
+    return run_bench_command(args)
+
+
+def _cmd_study(args: argparse.Namespace) -> int:
+    from xrayview.commands.study import run_study
+
+    return run_study(args)
+
+
+#: sub-command name -> handler; "gui" and no sub-command open the viewer
+_COMMANDS = {"info": _cmd_info, "train": _cmd_train, "evaluate": _cmd_evaluate,
+             "enhance": _cmd_enhance, "bench": _cmd_bench, "study": _cmd_study}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -318,23 +335,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.self_test:
             return _self_test()
-        if args.command == "info":
-            return _cmd_info(args)
-        if args.command == "train":
-            return _cmd_train(args)
-        if args.command == "evaluate":
-            return _cmd_evaluate(args)
-        if args.command == "enhance":
-            return _cmd_enhance(args)
-        if args.command == "bench":
-            from xrayview.commands.bench import run_bench_command
-
-            return run_bench_command(args)
-        if args.command == "study":
-            from xrayview.commands.study import run_study
-
-            return run_study(args)
-        return _cmd_gui(getattr(args, "files", []))
+        command = _COMMANDS.get(args.command)
+        if command is None:
+            return _cmd_gui(getattr(args, "files", []))
+        return command(args)
     except (FilmError, BadInput, WeightsError) as exc:  # missing/damaged weights: bad input
         print(f"xrayview: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

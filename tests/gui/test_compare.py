@@ -100,9 +100,11 @@ def test_difference_is_signed_and_symmetric(compare, small_film):
 
 def test_progressive_buffer_has_no_difference_until_complete(compare, small_film):
     compare.set_reference("bicubic", small_film.pixels)
-    buf = compare.begin_enhanced(small_film.shape, 1)
-    compare.fill_region((0, 10, 0, 10), np.ones((10, 10), np.float32))
-    assert buf[5, 5] == 1.0 and compare.difference.image is None
+    buf = np.zeros(small_film.shape, np.float32)
+    compare.begin_enhanced(buf, 1)
+    buf[:10, :10] = 1.0
+    compare.refresh_soon()
+    assert compare.enhanced.image is buf and compare.difference.image is None
 
 
 def test_swipe_and_flicker(compare, small_film):

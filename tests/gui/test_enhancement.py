@@ -284,7 +284,7 @@ def test_window_starts_without_importing_torch(tmp_path):
     (1, 0.5, "Original: the film veiled 0.5 (reference mode)"),
     (1, 0.0, "Original: the film unchanged (reference mode)")])
 def test_reference_title_says_what_was_done(scale, veil, text):
-    from xrayview.gui.enhance_controller import reference_title
+    from xrayview.gui.labels import reference_title
 
     assert reference_title(scale, veil) == text
 

@@ -7,6 +7,10 @@ inversion are shared by Original and Enhanced. Difference shows enhanced - refer
 signed, in a diverging colour map symmetric about zero (``CET-D1``: blue < 0 < red) with
 a colour bar. Swipe overlays the enhanced image on the right of a draggable line in the
 Original view; flicker shows the enhanced image in the Original view.
+
+``observe(state)`` makes the view follow a ``gui.state.ViewerState``: a new film, a run's
+input, its tiles as they land, the step on show and the end of the run; nothing else
+drives it during a run.
 """
 
 from __future__ import annotations
@@ -18,16 +22,20 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QTimer, Signal
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
+from xrayview.core.enhance.recipe import Recipe
 from xrayview.core.film import Film
+from xrayview.gui.labels import (difference_title, enhanced_label, reference_title,
+                                 super_resolution_label)
 from xrayview.gui.plot_cache import cache_axes
 from xrayview.gui.presets import window_preset
 from xrayview.gui.pyramid_image import PyramidImageItem
+from xrayview.gui.state import ViewerState, degraded_film
 from xrayview.gui.viewer import FilmView
 
 log = logging.getLogger(__name__)
 
 DIFF_COLORMAP = "CET-D1"
-REFERENCES = {"bicubic": "Bicubic-upsampled original", "previous": "Previous step",
+REFERENCES = {"bicubic": "Bicubic (or the original at ×1)", "previous": "Previous step",
               "truth": "Ground truth (reference mode)"}
 REFRESH_MS = 100  # progressive fill redraws at most this often
 
@@ -76,10 +84,13 @@ class DifferenceView(FilmView):
 class CompareView(QWidget):
     """Three linked views; see the module docstring.
 
-    Signals: ``windowChanged(center, width)`` (shared display window, normalised units).
+    Signals: ``windowChanged(center, width)`` (shared display window, normalised units),
+    ``referenceKindChanged(kind)`` (the difference reference, e.g. back to "bicubic" when a
+    run without reference mode leaves no ground truth).
     """
 
     windowChanged = Signal(float, float)
+    referenceKindChanged = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -105,6 +116,8 @@ class CompareView(QWidget):
         self._flicker = False
         self._complete = False  # the enhanced buffer holds a finished image
         self.original_title = "Original"
+        self._state: ViewerState | None = None
+        self._recipe: Recipe | None = None  # of the run on show
         self._refresh = QTimer(self, singleShot=True, interval=REFRESH_MS)
         self._refresh.timeout.connect(self.enhanced.refresh)
 
@@ -139,6 +152,7 @@ class CompareView(QWidget):
         """Show ``film`` as the original; clears the enhanced and difference views."""
         self._film = film
         self.original_title = title
+        self.original.title_label.setText(title)
         self.original.set_film(film, reset=reset)
         for v in (self.enhanced, self.difference):
             v.set_film(film, pixels=np.zeros((1, 1), np.float32), reset=False)
@@ -151,22 +165,18 @@ class CompareView(QWidget):
         self.enhanced.title_label.setText("Enhanced")
         self._sync_from(self.original.view_box)
 
-    def begin_enhanced(self, shape: tuple[int, int], scale: int, title: str = "") -> np.ndarray:
-        """Start a progressive result: a zero float32 ``shape`` buffer shown at ``scale``."""
+    def begin_enhanced(self, buffer: np.ndarray, scale: int, title: str = "") -> None:
+        """Start a progressive result: ``buffer`` float32 (H*s, W*s), filled by its owner
+        (call ``refresh_soon`` after each tile), shown at ``scale``."""
         self._scale, self._complete = int(scale), False
-        self._enhanced = np.zeros(shape, dtype=np.float32)
+        self._enhanced = buffer
         self.enhanced.set_image(self._enhanced, scale)
         self.enhanced.title_label.setText(title or f"Enhanced ×{scale}")
         self.difference.set_image(None)
-        return self._enhanced
 
-    def fill_region(self, region: tuple[int, int, int, int], patch: np.ndarray) -> None:
-        """Copy ``patch`` into the enhanced buffer at (y0, y1, x0, x1); redraw soon."""
-        if self._enhanced is None:
-            return
-        y0, y1, x0, x1 = region
-        self._enhanced[y0:y1, x0:x1] = patch
-        if not self._refresh.isActive():
+    def refresh_soon(self) -> None:
+        """Redraw the progressive result within REFRESH_MS (tiles land faster)."""
+        if self._enhanced is not None and not self._refresh.isActive():
             self._refresh.start()
 
     def set_enhanced_title(self, text: str) -> None:
@@ -200,8 +210,11 @@ class CompareView(QWidget):
         """Choose which reference the difference subtracts."""
         if kind not in REFERENCES:
             raise ValueError(f"unknown difference reference {kind!r}")
+        changed = kind != self.reference_kind
         self.reference_kind = kind
         self.update_difference()
+        if changed:
+            self.referenceKindChanged.emit(kind)
 
     def current_difference(self) -> np.ndarray | None:
         """enhanced - reference, float32 (H*s, W*s), or None when either is missing."""
@@ -214,10 +227,74 @@ class CompareView(QWidget):
         """Recompute and show the difference view."""
         diff = self.current_difference()
         self.difference.show_difference(diff, self._scale)
-        name = REFERENCES[self.reference_kind].lower()
         self.difference.title_label.setText(
-            f"Difference: enhanced − {name}" if diff is not None
-            else f"Difference ({name}: not available)")
+            difference_title(self._recipe, self.reference_kind, diff is not None))
+
+    # -- following the viewer state ------------------------------------------------------
+    def observe(self, state: ViewerState) -> None:
+        """Follow ``state``: films, runs, tiles, the step on show, the end of a run."""
+        self._state = state
+        state.film_opened.connect(self._on_film_opened)
+        state.run_started.connect(self._on_run_started)
+        state.input_ready.connect(self._on_input_ready)
+        state.tile_done.connect(lambda _record: self.refresh_soon())
+        state.step_shown.connect(self._on_step_shown)
+        state.result_ready.connect(lambda result: self.set_reference("bicubic", result.bicubic))
+        state.run_ended.connect(self._on_run_ended)
+
+    def _on_film_opened(self, film: Film) -> None:
+        self._recipe = None
+        self.set_film(film)
+        if self.reference_kind != "bicubic":
+            self.set_reference_kind("bicubic")
+
+    def _on_run_started(self, recipe: Recipe) -> None:
+        state = self._state
+        self._recipe = recipe
+        if recipe.reference is None and self._film is not state.film:
+            self.set_film(state.film)  # back from a reference-mode run
+        self.set_reference("truth", None)
+        self.set_reference("previous", None)
+        if recipe.reference is None and self.reference_kind == "truth":
+            self.set_reference_kind("bicubic")  # no ground truth without reference mode
+        if not recipe.dehaze and self.reference_kind == "previous":
+            self.set_reference_kind("bicubic")
+
+    def _on_input_ready(self, record) -> None:
+        state, recipe = self._state, self._recipe
+        if recipe.reference is not None:
+            self.set_film(degraded_film(state.film, record.film, recipe.scale),
+                          title=reference_title(recipe.scale, recipe.reference.veil))
+        self.begin_enhanced(state.progressive, recipe.scale,
+                            f"{enhanced_label(recipe)} — running")
+        self.set_reference("bicubic", record.bicubic)
+        self.set_reference("truth", record.truth)
+
+    def _on_step_shown(self, k: int | None) -> None:
+        state, recipe = self._state, self._recipe
+        last = len(state.steps)
+        final = state.is_final(k)
+        if k is None:
+            image, k = state.result.image, last
+        else:
+            image = state.step_image(k)
+        if image is None:
+            return
+        if final:
+            title = enhanced_label(recipe, last if recipe.dehaze else None)
+        elif state.running:
+            title = f"{enhanced_label(recipe, k if recipe.dehaze else None)} — running"
+        elif k == 0:
+            title = f"{super_resolution_label(recipe) or 'Original'} — before dehazing"
+        else:
+            title = f"{enhanced_label(recipe, k)} — step {k} of {last}"
+        self.set_reference("previous", state.step_image(k - 1) if k else None)
+        self.set_enhanced(image, recipe.scale, title)
+
+    def _on_run_ended(self, outcome: str, _text: str) -> None:
+        if outcome != "done" and self._recipe is not None:
+            what = "failed" if outcome == "failed" else "cancelled (partial)"
+            self.enhanced.title_label.setText(f"{enhanced_label(self._recipe)} — {what}")
 
     # -- window / level -----------------------------------------------------------------
     def set_window(self, center: float, width: float) -> None:

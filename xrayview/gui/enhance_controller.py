@@ -3,8 +3,8 @@
 Owns the one ``JobRunner`` of the window. Everything here runs on the main thread; the
 job (``core.enhance.pipeline.enhance`` of the panel's recipe) runs on the worker thread
 and hands over records with copied arrays. The controller writes ``gui.state.ViewerState``;
-the metrics panel, histogram and tag browser observe it, and the controller keeps the
-compare view and the panel in step. The stop threshold has three faces kept equal: the
+the compare view, metrics panel, histogram and tag browser observe it; the controller
+keeps only the panel (its form and progress line) in step. The stop threshold has three faces kept equal: the
 panel's spin box, the line on the metric plot and, during a run, the job's ``StopRule``
 (``update`` is thread-safe and read at every step): the one live mechanism.
 """
@@ -19,11 +19,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from xrayview.core.enhance.recipe import Recipe
-from xrayview.core.enhance.records import Enhanced, InputReady, StepDone, TileDone
+from xrayview.core.enhance.records import Enhanced, StepDone, TileDone
 from xrayview.core.enhance.stop_rule import RELATIVE_STOP, default_stop
 from xrayview.core.film import Film
-from xrayview.core.models import registry
-from xrayview.gui.compare import CompareView
 from xrayview.gui.enhance_panel import EnhancePanel
 from xrayview.gui.jobs import JobRunner
 from xrayview.gui.metrics_panel import MetricsPanel
@@ -34,25 +32,13 @@ log = logging.getLogger(__name__)
 SR_SHARE_WITH_DEHAZE = 0.4  # progress-bar share of super-resolution when dehazing follows
 
 
-def degraded_film(film: Film, pixels: np.ndarray, scale: int) -> Film:
-    """``film``'s metadata around degraded ``pixels`` float32 (H/s, W/s) (spacing x s)."""
-    spacing = film.pixel_spacing_mm
-    return dataclasses.replace(
-        film, pixels=pixels, notes=[*film.notes, f"reference mode: degraded ×{scale}"],
-        pixel_spacing_mm=None if spacing is None else (spacing[0] * scale, spacing[1] * scale))
-
-
-def reference_title(scale: int, veil: float) -> str:
-    """Title of the Original view in reference mode: what was done to the film."""
-    done = [f"downscaled ×{scale}"] if scale > 1 else []
-    done += [f"veiled {veil:g}"] if veil > 0 else []
-    return f"Original: the film {' and '.join(done) or 'unchanged'} (reference mode)"
-
-
-def enhanced_title(recipe: Recipe, label: str) -> str:
-    """Title of the Enhanced view: model and scale, dehazed or not, and ``label``."""
-    return (f"Enhanced: {registry.label(recipe.model)} ×{recipe.scale}"
-            + (", dehazed" if recipe.dehaze else "") + f" ({label})")
+def stop_rule_name(reason: str) -> str:
+    """Which rule stopped a run, in words, from a ``StopRule`` reason ("threshold: ...",
+    "converged: ...", "max steps: ...")."""
+    kind, _, detail = reason.partition(":")
+    words = {"threshold": "the threshold", "converged": "the convergence rule",
+             "max steps": "the step limit"}.get(kind.strip())
+    return f"{words} ({detail.strip()})" if words else reason
 
 
 def enhancement_job(pixels: np.ndarray, recipe: Recipe, device: str, stop_rule,
@@ -73,13 +59,12 @@ class EnhanceController(QObject):
     jobFinished = Signal()
     message = Signal(str)
 
-    def __init__(self, state: ViewerState, compare: CompareView, panel: EnhancePanel,
-                 metrics: MetricsPanel, dialog_parent: QWidget) -> None:
+    def __init__(self, state: ViewerState, panel: EnhancePanel, metrics: MetricsPanel,
+                 dialog_parent: QWidget) -> None:
         super().__init__(dialog_parent)
-        self.state, self.compare, self.panel, self.metrics = state, compare, panel, metrics
+        self.state, self.panel, self.metrics = state, panel, metrics
         self._parent = dialog_parent
         self.runner = JobRunner(self)
-        self._shown_step: int | None = None
         self.events: list[str] = []  # tiling events of the current run (out of memory, ...)
         self.tile: int | None = None  # tile size for runs (None: the device's default)
 
@@ -113,14 +98,14 @@ class EnhanceController(QObject):
         return self.state.steps
 
     def set_source(self, film: Film) -> None:
-        """A newly opened film: stop any job (waiting for it) and reset the views."""
+        """A newly opened film: stop any job (waiting for it) and reset the views; the stop
+        threshold goes back to the chosen metric's default for this film (a threshold
+        dragged on the last film must not stop this one's run)."""
         self.runner.shutdown()
         self.panel.set_running(False)
         self.panel.show_progress(0.0, "Ready")
-        self.compare.set_film(film)
         self.state.open_film(film)
-        if self.panel.stop_metric() in RELATIVE_STOP:
-            self._offer_default_stop()  # a film-relative threshold follows the film
+        self._offer_default_stop()
 
     # -- running ------------------------------------------------------------------------
     def is_running(self) -> bool:
@@ -134,12 +119,8 @@ class EnhanceController(QObject):
             return
         recipe = dataclasses.replace(self.panel.recipe(), tile=self.tile)
         rule = recipe.dehazing.stop_rule() if recipe.dehazing else None  # threshold explicit
-        if recipe.reference is None and self.compare.film is not film:
-            self.compare.set_film(film)
         self.state.start_run(recipe, rule)
-        self.compare.set_reference("truth", None)
-        self.compare.set_reference("previous", None)
-        self._shown_step, self.events = None, []
+        self.events = []
         self.panel.set_running(True)
         self.panel.show_progress(0.0, "Starting…")
         self.runner.start(enhancement_job(film.pixels, recipe, self.panel.device(), rule,
@@ -158,20 +139,9 @@ class EnhanceController(QObject):
 
     def _on_progress(self, record) -> None:
         recipe = self.state.recipe
-        if isinstance(record, InputReady):
-            if recipe.reference is not None:
-                self.compare.set_film(degraded_film(self.state.film, record.film, recipe.scale),
-                                      title=reference_title(recipe.scale,
-                                                            recipe.reference.veil))
-            self.compare.begin_enhanced(record.bicubic.shape, recipe.scale,
-                                        enhanced_title(recipe, "running"))
-            self.compare.set_reference("bicubic", record.bicubic)
-            self.compare.set_reference("truth", record.truth)
-            self.state.add_record(record)
-        elif isinstance(record, TileDone):
+        self.state.add_record(record)
+        if isinstance(record, TileDone):
             p = record.progress
-            if record.patch is not None:
-                self.compare.fill_region(p.region, record.patch)
             share = SR_SHARE_WITH_DEHAZE if recipe.dehaze else 1.0
             eta = f", about {p.eta_s:.0f} s left" if p.eta_s else ""
             event = f" ({p.event})" if p.event else ""
@@ -182,11 +152,9 @@ class EnhanceController(QObject):
                 # next tile's progress line replaces it: keep it for the final status too.
                 self.events.append(p.event)
                 self.message.emit(f"Note: {p.event}")
-            self.state.add_record(record, self.compare.enhanced_image)
         elif isinstance(record, StepDone):
             step = record.step
-            self.state.add_record(record)
-            self._show_image(step.step, step.image)
+            self.state.show_step(step.step)
             rule_max = max(self.state.stop_rule.snapshot()["max_steps"], step.step)
             fraction = SR_SHARE_WITH_DEHAZE + (1 - SR_SHARE_WITH_DEHAZE) * step.step / rule_max
             self.panel.show_progress(fraction, f"Dehazing step {step.step} "
@@ -194,9 +162,9 @@ class EnhanceController(QObject):
 
     def _on_result(self, result: Enhanced) -> None:
         self.state.finish(result)
-        self.compare.set_reference("bicubic", result.bicubic)
-        self._show_image(None, result.image)
-        reason = f"; stopped: {result.stop_reason}" if result.stop_reason else ""
+        self.state.show_step(None)
+        reason = f"; stopped by {stop_rule_name(result.stop_reason)}" \
+            if result.stop_reason else ""
         events = "".join(f"; {e}" for e in self.events)
         self.panel.show_progress(1.0, f"Done in {result.seconds:.1f} s{reason}{events}")
         self.message.emit(f"Enhanced: {result.description}{events}")
@@ -204,13 +172,11 @@ class EnhanceController(QObject):
 
     def _on_failed(self, text: str) -> None:
         self.panel.show_progress(0.0, f"Failed: {text}")
-        self.compare.set_enhanced_title("Enhanced (failed)")
         self.state.end("failed", text)
         QMessageBox.critical(self._parent, "Enhancement failed", text)
 
     def _on_cancelled(self) -> None:
         self.panel.show_progress(0.0, "Cancelled")
-        self.compare.set_enhanced_title("Enhanced (cancelled, partial)")
         self.state.end("cancelled")
         self.message.emit("Enhancement cancelled")
 
@@ -227,24 +193,8 @@ class EnhanceController(QObject):
 
     def show_step(self, k: int) -> None:
         """Show dehazing iterate ``k`` in the Enhanced view (from a click on the plot)."""
-        image = self.step_image(k)
-        if image is not None:
-            self._show_image(k, image)
-
-    def _show_image(self, k: int | None, image: np.ndarray) -> None:
-        recipe = self.state.recipe
-        last = len(self.state.steps)
-        if k is None or (k == last and self.state.result is not None):
-            label = "final"
-        else:
-            label = f"step {k}" if k else "before dehazing"
-        self._shown_step = k
-        prev = self.step_image(k - 1) if k else None
-        if k is None:
-            prev = self.step_image(last - 1) if last else None
-        self.compare.set_reference("previous", prev)
-        self.compare.set_enhanced(image, recipe.scale, enhanced_title(recipe, label))
-        self.metrics.mark_step(k)
+        if self.step_image(k) is not None:
+            self.state.show_step(k)
 
     def set_threshold(self, value: float) -> None:
         """Set the stop threshold everywhere, including the running job's StopRule."""

@@ -22,6 +22,7 @@ from xrayview.core.enhance.recipe import Dehazing, Recipe, Reference
 from xrayview.core.enhance.stop_rule import METRIC_LABELS, METRIC_NAMES, StopRule
 from xrayview.core.models import registry
 from xrayview.gui.jobs import JobRunner
+from xrayview.gui.labels import METRIC_TOOLTIPS
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +43,14 @@ class PanelSettings:
     veil: float
     stop_below: bool = True
     rollback: bool = False
+    epsilon: float = StopRule.epsilon  # convergence rule; 0: off
 
     def recipe(self) -> Recipe:
         """The pipeline recipe of these settings (the threshold explicit, as shown)."""
         dehazing = Dehazing(metric=self.stop_metric, threshold=self.threshold,
                             stop_below=self.stop_below, max_steps=self.max_steps,
-                            rollback=self.rollback) if self.dehaze else None
+                            epsilon=self.epsilon, rollback=self.rollback) \
+            if self.dehaze else None
         return Recipe(model=self.model, scale=self.scale, dehazing=dehazing,
                       reference=Reference(veil=self.veil) if self.reference_mode else None)
 
@@ -88,8 +91,10 @@ class EnhancePanel(QWidget):
         self.dehaze_check = QCheckBox("Dehazing")
         self.steps_spin = QSpinBox(minimum=1, maximum=100, value=5)
         self.metric_combo = QComboBox()
-        for name in METRIC_NAMES:
+        for i, name in enumerate(METRIC_NAMES):
             self.metric_combo.addItem(METRIC_LABELS.get(name, name), name)
+            self.metric_combo.setItemData(i, METRIC_TOOLTIPS.get(name, ""),
+                                          Qt.ItemDataRole.ToolTipRole)
         self.metric_combo.setCurrentIndex(METRIC_NAMES.index(StopRule.metric))
         self.threshold_spin = QDoubleSpinBox(minimum=-1000.0, maximum=1000.0, decimals=4,
                                              singleStep=0.005, value=StopRule.threshold)
@@ -100,6 +105,13 @@ class EnhancePanel(QWidget):
         self.direction_combo.addItem("rises above the threshold", False)
         self.direction_combo.setToolTip("Which side of the threshold stops the dehazing; "
                                         "choosing a stop metric sets a sensible default")
+        self.converge_check = QCheckBox("Also stop when a step changes the film by less than")
+        self.converge_check.setChecked(True)
+        self.converge_check.setToolTip("The convergence rule: stop once the mean absolute "
+                                       "change of a step falls below this value")
+        self.epsilon_spin = QDoubleSpinBox(minimum=1e-6, maximum=0.1, decimals=6,
+                                           singleStep=1e-4, value=StopRule.epsilon)
+        self.epsilon_spin.setToolTip("Mean absolute grey-value change per step (0..1 scale)")
         self.rollback_check = QCheckBox("Keep the last step within the threshold")
         self.rollback_check.setToolTip("When the threshold stops the dehazing, the result is "
                                        "the step before the one that crossed it")
@@ -130,6 +142,8 @@ class EnhancePanel(QWidget):
         dform.addRow("Stop metric", self.metric_combo)
         dform.addRow("Stop when", self.direction_combo)
         dform.addRow("Threshold", self.threshold_spin)
+        dform.addRow(self.converge_check)
+        dform.addRow("", self.epsilon_spin)
         dform.addRow(self.rollback_check)
         ref_box = QGroupBox("Reference mode")
         rform = QFormLayout(ref_box)
@@ -155,6 +169,7 @@ class EnhancePanel(QWidget):
         self.metric_combo.currentIndexChanged.connect(
             lambda _i: self.stopMetricChanged.emit(self.metric_combo.currentData()))
         self.dehaze_check.toggled.connect(self._update_enabled)
+        self.converge_check.toggled.connect(self._update_enabled)
         self.refresh_models()
         self.select_best_model()
 
@@ -218,8 +233,9 @@ class EnhancePanel(QWidget):
         self.dehaze_check.setEnabled(not self.dehaze_reason)
         on = self.dehaze_check.isChecked()
         for w in (self.steps_spin, self.metric_combo, self.direction_combo,
-                  self.rollback_check):
+                  self.rollback_check, self.converge_check):
             w.setEnabled(on)
+        self.epsilon_spin.setEnabled(on and self.converge_check.isChecked())
 
     def settings(self) -> PanelSettings:
         """The current choices."""
@@ -230,7 +246,8 @@ class EnhancePanel(QWidget):
             threshold=self.threshold_spin.value(), device=self.device_combo.currentData(),
             reference_mode=self.reference_check.isChecked(), veil=self.veil_spin.value(),
             stop_below=bool(self.direction_combo.currentData()),
-            rollback=self.rollback_check.isChecked())
+            rollback=self.rollback_check.isChecked(),
+            epsilon=self.epsilon_spin.value() if self.converge_check.isChecked() else 0.0)
 
     def recipe(self) -> Recipe:
         """The current choices as a pipeline recipe."""
@@ -265,7 +282,8 @@ class EnhancePanel(QWidget):
         self.cancel_button.setEnabled(running)
         for w in (self.model_combo, self.scale_spin, self.device_combo, self.dehaze_check,
                   self.steps_spin, self.metric_combo, self.direction_combo,
-                  self.rollback_check, self.reference_check, self.veil_spin):
+                  self.rollback_check, self.converge_check, self.epsilon_spin,
+                  self.reference_check, self.veil_spin):
             w.setEnabled(not running)
         if not running:
             self._update_enabled()

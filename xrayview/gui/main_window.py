@@ -130,10 +130,9 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.enhance_dock], [340], Qt.Orientation.Horizontal)
         self.resizeDocks([self.metrics_dock], [230], Qt.Orientation.Vertical)
         self.state = ViewerState()
-        for observer in (self.metrics, self.histogram, self.tags):
+        for observer in (self.compare, self.metrics, self.histogram, self.tags):
             observer.observe(self.state)
-        self.controller = EnhanceController(self.state, self.compare, self.panel,
-                                            self.metrics, self)
+        self.controller = EnhanceController(self.state, self.panel, self.metrics, self)
 
         self._info_label, self._window_label, self._cursor_label = QLabel(), QLabel(), QLabel()
         for label in (self._info_label, self._window_label, self._cursor_label):

@@ -155,6 +155,8 @@ def build_toolbar(win, act: WindowActions) -> None:
     act.reference_combo = _combo(bar, " Difference vs ", REFERENCES)
     act.reference_combo.currentIndexChanged.connect(
         lambda i: win.compare.set_reference_kind(act.reference_combo.itemData(i)))
+    win.compare.referenceKindChanged.connect(  # the combo shows what the view subtracts
+        lambda kind: act.reference_combo.setCurrentIndex(act.reference_combo.findData(kind)))
     bar.addSeparator()
     bar.addAction(act.swipe)
     act.swipe.setIconText("Swipe")

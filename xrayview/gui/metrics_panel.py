@@ -141,6 +141,7 @@ class MetricsPanel(QWidget):
         state.film_opened.connect(reset)
         state.run_started.connect(reset)
         state.step_done.connect(self.add_step)
+        state.step_shown.connect(self.mark_step)
         state.result_ready.connect(result)
 
     def clear(self) -> None:

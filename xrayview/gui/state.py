@@ -13,12 +13,18 @@ Events (``Event.connect(callback)``; callbacks run synchronously, in connection 
 * ``run_started(recipe)``: a run began (records cleared);
 * ``input_ready(InputReady)``: the film being enhanced and its bicubic upsampling;
 * ``tile_done(TileDone)``, ``step_done(DehazeStep)``: progress of the run;
+* ``step_shown(k)``: the Enhanced view is to show dehazing step ``k`` (0: before
+  dehazing; None: the final result);
 * ``result_ready(Enhanced)``: the run finished;
 * ``run_ended(outcome, text)``: "done", "failed" or "cancelled", after the above.
+
+The super-resolved image grows tile by tile in ``progressive`` (float32 (H*s, W*s),
+zeros where no tile has landed), which the views show as it fills.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -65,18 +71,21 @@ class ViewerState:
         self.steps: list[DehazeStep] = []
         self.result: Enhanced | None = None
         self.super_resolved: np.ndarray | None = None  # once the last tile is in
+        self.progressive: np.ndarray | None = None  # the super-resolved image as it fills
+        self.shown_step: int | None = None  # in the Enhanced view (None: the final image)
         self.running = False
         self.film_opened = Event("film_opened")
         self.run_started = Event("run_started")
         self.input_ready = Event("input_ready")
         self.tile_done = Event("tile_done")
         self.step_done = Event("step_done")
+        self.step_shown = Event("step_shown")
         self.result_ready = Event("result_ready")
         self.run_ended = Event("run_ended")
 
     def _clear_run(self) -> None:
         self.recipe, self.stop_rule, self.input, self.result = None, None, None, None
-        self.super_resolved = None
+        self.super_resolved, self.progressive, self.shown_step = None, None, None
         self.steps = []
 
     # -- writing (the controller) ---------------------------------------------------------
@@ -93,20 +102,29 @@ class ViewerState:
         self.recipe, self.stop_rule, self.running = recipe, stop_rule, True
         self.run_started.emit(recipe)
 
-    def add_record(self, record: object, enhanced: np.ndarray | None = None) -> None:
-        """A record of the running pipeline (InputReady, TileDone or StepDone);
-        ``enhanced``: with the last TileDone, the whole super-resolved image (kept as
-        step 0 so it can be shown again while dehazing runs)."""
+    def add_record(self, record: object) -> None:
+        """A record of the running pipeline (InputReady, TileDone or StepDone). Tiles are
+        copied into ``progressive``; after the last one it is ``super_resolved`` (step 0,
+        shown again on request while dehazing runs)."""
         if isinstance(record, InputReady):
             self.input = record
+            self.progressive = np.zeros(record.bicubic.shape, np.float32)
             self.input_ready.emit(record)
         elif isinstance(record, TileDone):
+            if record.patch is not None and self.progressive is not None:
+                y0, y1, x0, x1 = record.progress.region
+                self.progressive[y0:y1, x0:x1] = record.patch
+            if record.progress.fraction >= 1.0 and self.progressive is not None:
+                self.super_resolved = self.progressive
             self.tile_done.emit(record)
-            if record.progress.fraction >= 1.0 and enhanced is not None:
-                self.super_resolved = enhanced
         else:  # StepDone
             self.steps.append(record.step)
             self.step_done.emit(record.step)
+
+    def show_step(self, k: int | None) -> None:
+        """Show dehazing step ``k`` (0: before dehazing, None: the final result)."""
+        self.shown_step = k
+        self.step_shown.emit(k)
 
     def finish(self, result: Enhanced) -> None:
         """The run's result (its steps replace the ones collected on the way)."""
@@ -126,3 +144,16 @@ class ViewerState:
         if k == 0:
             return self.super_resolved
         return self.steps[k - 1].image if 0 < k <= len(self.steps) else None
+
+    def is_final(self, k: int | None) -> bool:
+        """Whether step ``k`` (None: the result) is the run's final image."""
+        return k is None or (self.result is not None and k == len(self.steps))
+
+
+def degraded_film(film: Film, pixels: np.ndarray, scale: int) -> Film:
+    """``film``'s metadata around degraded ``pixels`` float32 (H/s, W/s) (spacing x s):
+    the Original view's film in reference mode."""
+    spacing = film.pixel_spacing_mm
+    return dataclasses.replace(
+        film, pixels=pixels, notes=[*film.notes, f"reference mode: degraded ×{scale}"],
+        pixel_spacing_mm=None if spacing is None else (spacing[0] * scale, spacing[1] * scale))

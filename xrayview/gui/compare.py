@@ -27,7 +27,7 @@ from xrayview.core.film import Film
 from xrayview.gui.labels import (difference_title, enhanced_label, reference_title,
                                  super_resolution_label)
 from xrayview.gui.plot_cache import cache_axes
-from xrayview.gui.presets import window_preset
+from xrayview.gui.presets import CUSTOM, default_preset, window_preset
 from xrayview.gui.pyramid_image import PyramidImageItem
 from xrayview.gui.state import ViewerState, degraded_film
 from xrayview.gui.viewer import FilmView
@@ -38,6 +38,17 @@ DIFF_COLORMAP = "CET-D1"
 REFERENCES = {"bicubic": "Bicubic (or the original at ×1)", "previous": "Previous step",
               "truth": "Ground truth (reference mode)"}
 REFRESH_MS = 100  # progressive fill redraws at most this often
+VIEW_NAMES = ("original", "enhanced", "difference")
+LAYOUTS = {  # name -> (label, the views shown left to right)
+    "1x3": ("Original | Enhanced | Difference", ("original", "enhanced", "difference")),
+    "1x2": ("Original | Enhanced", ("original", "enhanced")),
+    "1x2-od": ("Original | Difference", ("original", "difference")),
+    "1x2-ed": ("Enhanced | Difference", ("enhanced", "difference")),
+    "1x1-o": ("Original only", ("original",)),
+    "1x1-e": ("Enhanced only", ("enhanced",)),
+    "1x1-d": ("Difference only", ("difference",)),
+}
+MAXIMISED = {"original": "1x1-o", "enhanced": "1x1-e", "difference": "1x1-d"}
 
 
 def symmetric_limit(diff: np.ndarray) -> float:
@@ -86,11 +97,16 @@ class CompareView(QWidget):
 
     Signals: ``windowChanged(center, width)`` (shared display window, normalised units),
     ``referenceKindChanged(kind)`` (the difference reference, e.g. back to "bicubic" when a
-    run without reference mode leaves no ground truth).
+    run without reference mode leaves no ground truth), ``layoutChanged(name)`` (a key of
+    ``LAYOUTS``; a double-click maximises a view and restores the layout),
+    ``presetChanged(name)`` (the window preset in force, a key of ``gui.presets.PRESETS``,
+    or ``CUSTOM`` after a right-drag or a histogram edit).
     """
 
     windowChanged = Signal(float, float)
     referenceKindChanged = Signal(str)
+    layoutChanged = Signal(str)
+    presetChanged = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -117,6 +133,10 @@ class CompareView(QWidget):
         self._complete = False  # the enhanced buffer holds a finished image
         self.original_title = "Original"
         self._state: ViewerState | None = None
+        self.layout_name = "1x3"
+        self.preset = "full"  # the window preset in force (CUSTOM after a free edit)
+        self._applying_preset = False
+        self._restore_layout = "1x3"  # what a double-click on a maximised view restores
         self._recipe: Recipe | None = None  # of the run on show
         self._refresh = QTimer(self, singleShot=True, interval=REFRESH_MS)
         self._refresh.timeout.connect(self.enhanced.refresh)
@@ -130,8 +150,10 @@ class CompareView(QWidget):
             self.original.view_box.addItem(item, ignoreBounds=True)
             item.hide()
 
-        for v in self.views:
+        for name, v in zip(VIEW_NAMES, self.views):
             v.view_box.sigRangeChanged.connect(self._on_range_changed)
+            v.view_box.sigResized.connect(self._on_resized)
+            v.doubleClicked.connect(lambda n=name: self.toggle_maximised(n))
             v.pointerMoved.connect(self._show_readouts)
             v.cursorLeft.connect(self._clear_readouts)
         for v in (self.original, self.enhanced):
@@ -163,6 +185,8 @@ class CompareView(QWidget):
         self.set_swipe(None)
         self.set_flicker(False)
         self.enhanced.title_label.setText("Enhanced")
+        if reset:
+            self._set_preset(default_preset(film))
         self._sync_from(self.original.view_box)
 
     def begin_enhanced(self, buffer: np.ndarray, scale: int, title: str = "") -> None:
@@ -296,29 +320,94 @@ class CompareView(QWidget):
             what = "failed" if outcome == "failed" else "cancelled (partial)"
             self.enhanced.title_label.setText(f"{enhanced_label(self._recipe)} — {what}")
 
+    # -- layout and display -------------------------------------------------------------
+    def view(self, name: str) -> FilmView:
+        """The view called ``name`` (one of VIEW_NAMES)."""
+        return self.views[VIEW_NAMES.index(name)]
+
+    def set_layout(self, name: str) -> None:
+        """Show the views of layout ``name`` (a key of LAYOUTS); pan and zoom stay linked."""
+        if name not in LAYOUTS:
+            raise ValueError(f"unknown layout {name!r}; one of {', '.join(LAYOUTS)}")
+        shown = LAYOUTS[name][1]
+        for view_name, v in zip(VIEW_NAMES, self.views):
+            v.setVisible(view_name in shown)
+        if name not in MAXIMISED.values():
+            self._restore_layout = name
+        changed = name != self.layout_name
+        self.layout_name = name
+        if changed:
+            self.layoutChanged.emit(name)
+
+    def toggle_maximised(self, view_name: str) -> None:
+        """Maximise ``view_name`` (1x1), or restore the previous layout if it is."""
+        target = MAXIMISED[view_name]
+        self.set_layout(self._restore_layout if self.layout_name == target else target)
+
+    def visible_views(self) -> list[FilmView]:
+        """The views of the current layout, left to right."""
+        return [self.view(n) for n in LAYOUTS[self.layout_name][1]]
+
+    def set_smooth(self, smooth: bool) -> None:
+        """Bilinear (True) or nearest-neighbour display in every view alike."""
+        for v in self.views:
+            v.set_smooth(smooth)
+        self.swipe_item.set_smooth(smooth)
+
+    def _on_resized(self, _view_box) -> None:
+        """A view changed size (layout, splitter, window): all follow the first visible."""
+        if self._syncing:
+            return
+        lead = next((v for v in self.visible_views() if v.view_box.width() >= 2), None)
+        if lead is not None:
+            self._sync_from(lead.view_box)
+
     # -- window / level -----------------------------------------------------------------
     def set_window(self, center: float, width: float) -> None:
-        """Shared display window (normalised units) for Original and Enhanced."""
+        """Shared display window (normalised units) for Original and Enhanced; a window
+        set from outside a preset (the histogram) makes the preset CUSTOM."""
         self.original.set_window(center, width)
 
     def apply_preset(self, name: str) -> None:
-        """Apply a window preset by name (see ``gui.presets``)."""
-        if name == "default" or self._film is None:
-            self.original.reset_window()
-            if self.original.uses_film_lut:
-                self.enhanced.use_film_lut()
+        """Apply a window preset by name (see ``gui.presets``); "default" on a film that
+        is not DICOM is the full range."""
+        if self._film is None:
             return
-        self.set_window(*window_preset(name, self._film))
+        if name == "default" and default_preset(self._film) != "default":
+            name = "full"
+        self._applying_preset = True
+        try:
+            if name == "default":
+                self.original.reset_window()
+                if self.original.uses_film_lut:
+                    self.enhanced.use_film_lut()
+            else:
+                self.set_window(*window_preset(name, self._film))
+        finally:
+            self._applying_preset = False
+        self._set_preset(name)
+
+    def _set_preset(self, name: str) -> None:
+        if name != self.preset:
+            self.preset = name
+            self.presetChanged.emit(name)
 
     def set_inverted(self, inverted: bool) -> None:
-        """Invert the greyscale of Original and Enhanced (display only)."""
-        for v in (self.original, self.enhanced):
-            v.set_inverted(inverted)
+        """Invert the greyscale of Original and Enhanced (display only; the window and its
+        preset stay)."""
+        self._applying_preset = True
+        try:
+            for v in (self.original, self.enhanced):
+                v.set_inverted(inverted)
+        finally:
+            self._applying_preset = False
         self._update_swipe_image()
 
     def _on_window_changed(self, center: float, width: float) -> None:
         if self._syncing:
             return
+        if not self._applying_preset and self._film is not None:
+            self._set_preset(CUSTOM)
         self._syncing = True
         try:
             source = self.sender()

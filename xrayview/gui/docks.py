@@ -121,8 +121,41 @@ class DicomTagBrowser(QWidget):
         return out
 
 
+class StoredValueAxis(pg.AxisItem):
+    """A bottom axis over normalised [0, 1] positions labelled in the film's stored units
+    (modality values: HU for CT), with round ticks in those units; MONOCHROME1 films read
+    right to left, as their stored values fall where the display gets brighter."""
+
+    def __init__(self) -> None:
+        super().__init__("bottom")
+        self.film: Film | None = None
+
+    def _stored(self, v: float) -> float:
+        return float(self.film.stored_values(np.asarray([v], np.float64))[0])
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802,N803 (pyqtgraph API)
+        """Round ticks in stored units, placed at their normalised positions."""
+        if self.film is None or self.film.value_max <= self.film.value_min:
+            return super().tickValues(minVal, maxVal, size)
+        a, b = sorted((self._stored(minVal), self._stored(maxVal)))
+        return [(spacing, [self.film.normalise_value(v) for v in values])
+                for spacing, values in super().tickValues(a, b, size)]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph API)
+        """Each tick's stored value."""
+        if self.film is None:
+            return super().tickStrings(values, scale, spacing)
+        return [f"{self._stored(v):.6g}" for v in values]
+
+
+def stored_units(film: Film) -> str:
+    """The unit of ``film``'s stored values, for axis labels."""
+    return "HU" if film.modality == "CT" else "stored value"
+
+
 class HistogramPanel(QWidget):
-    """Histogram of the original (grey) and enhanced (orange) pixels, log counts.
+    """Histogram of the original (grey) and enhanced (orange) pixels, log counts, over the
+    film's stored values (``StoredValueAxis``).
 
     The shaded region is the display window; dragging it emits ``windowEdited``.
     """
@@ -131,7 +164,8 @@ class HistogramPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = pg.PlotWidget()
+        self.axis = StoredValueAxis()
+        self.plot = pg.PlotWidget(axisItems={"bottom": self.axis})
         self.plot.setLabel("bottom", "normalised value")
         self.plot.setLabel("left", "log10 count")
         self.plot.setMenuEnabled(False)
@@ -157,9 +191,17 @@ class HistogramPanel(QWidget):
 
     def observe(self, state: ViewerState) -> None:
         """Follow the viewer state: the open film, the film being enhanced, the result."""
-        state.film_opened.connect(lambda film: self.set_original(film.pixels))
+        state.film_opened.connect(self.set_film)
         state.input_ready.connect(lambda record: self.set_original(record.film))
         state.result_ready.connect(lambda result: self.set_enhanced(result.image))
+
+    def set_film(self, film: Film) -> None:
+        """A new film: its histogram, over its stored units."""
+        self.axis.film = film
+        self.plot.setLabel("bottom", stored_units(film))
+        self.axis.picture = None  # redraw the ticks for the new units
+        self.axis.update()
+        self.set_original(film.pixels)
 
     def set_original(self, pixels: np.ndarray | None) -> None:
         """Histogram of float32 (H, W) in [0, 1] (None clears)."""

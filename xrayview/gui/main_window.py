@@ -4,8 +4,11 @@ Central widget: ``CompareView`` (Original | Enhanced | Difference). Docks: Enhan
 (``EnhancePanel``), Metrics (``MetricsPanel``), Histogram, DICOM tags and, after Open
 folder, Films. The open film and the run live in one ``ViewerState`` (``gui.state``)
 that the docks observe; jobs run through ``EnhanceController`` (one ``JobRunner``);
-closing the window cancels and waits for it. Actions: ``self.act`` (``gui.menus``). Layout, recent files and the last folder persist in
-QSettings.
+closing the window cancels and waits for it. Actions: ``self.act`` (``gui.menus``).
+Reading-room defaults: dark theme (``gui.theme``), smooth display interpolation in every
+view, layouts 1x1 / 1x2 / 1x3 with double-click to maximise, F11 full screen, and the
+image area alone on request. Theme, interpolation, view layout, dock layout, recent files
+and the last folder persist in QSettings.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QListWidget, QMainWindow,
-                               QMessageBox, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QListWidget,
+                               QMainWindow, QMessageBox, QWidget)
 
 from xrayview import __version__
 from xrayview.core.film import Film
@@ -27,9 +30,11 @@ from xrayview.gui.docks import DicomTagBrowser, HistogramPanel
 from xrayview.gui.enhance_controller import EnhanceController
 from xrayview.gui.enhance_panel import EnhancePanel
 from xrayview.gui.exporting import metrics_lines, save_snapshot, write_metrics_csv
-from xrayview.gui.menus import WindowActions, build_menus, build_toolbar
+from xrayview.gui.menus import (WindowActions, build_menus, build_toolbar, offer_presets,
+                                show_preset)
 from xrayview.gui.metrics_panel import MetricsPanel
 from xrayview.gui.state import ViewerState
+from xrayview.gui.theme import DEFAULT_THEME, THEMES, apply_theme
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +132,8 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.histogram_dock, self.tags_dock)
         self.histogram_dock.raise_()
         self.films_dock.hide()
-        self.resizeDocks([self.enhance_dock], [340], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.metrics_dock], [230], Qt.Orientation.Vertical)
+        self.resizeDocks([self.enhance_dock], [320], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.metrics_dock], [190], Qt.Orientation.Vertical)
         self.state = ViewerState()
         for observer in (self.compare, self.metrics, self.histogram, self.tags):
             observer.observe(self.state)
@@ -159,6 +164,49 @@ class MainWindow(QMainWindow):
             self._default_size()
         self.restoreState(self._settings.value("main_window/state", b""))
         self._set_exports_enabled(True)
+        self._hidden_docks: list[QDockWidget] = []
+        theme = str(self._settings.value("view/theme", DEFAULT_THEME))
+        self.set_theme(theme if theme in THEMES else DEFAULT_THEME)
+        self.set_smooth(self._settings.value("view/smooth", True, type=bool))
+        layout = str(self._settings.value("view/layout", "1x3"))
+        self.compare.set_layout(layout if layout in self.act.layouts else "1x3")
+        self.act.layouts[self.compare.layout_name].setChecked(True)
+
+    # -- reading-room display -----------------------------------------------------------
+    @property
+    def docks(self) -> tuple[QDockWidget, ...]:
+        """Every dock of the window."""
+        return (self.enhance_dock, self.histogram_dock, self.tags_dock, self.metrics_dock,
+                self.films_dock)
+
+    def set_theme(self, theme: str) -> None:
+        """Apply the "dark" or "light" theme to the application and remember it."""
+        apply_theme(QApplication.instance(), theme)
+        self.act.themes[theme].setChecked(True)
+        self._settings.setValue("view/theme", theme)
+
+    def set_smooth(self, smooth: bool) -> None:
+        """Smooth (bilinear) or nearest-neighbour display in every view; remembered."""
+        self.compare.set_smooth(bool(smooth))
+        self.act.smooth.setChecked(bool(smooth))
+        self._settings.setValue("view/smooth", bool(smooth))
+
+    def set_full_screen(self, on: bool) -> None:
+        """Full screen (F11) or back to the normal window."""
+        self.showFullScreen() if on else self.showNormal()
+        self.act.full_screen.setChecked(bool(on))
+
+    def set_image_only(self, on: bool) -> None:
+        """Hide every open dock (the image area alone), or bring them back."""
+        if on:
+            self._hidden_docks = [d for d in self.docks if d.isVisible()]
+            for dock in self._hidden_docks:
+                dock.hide()
+        else:
+            for dock in self._hidden_docks:
+                dock.show()
+            self._hidden_docks = []
+        self.act.image_only.setChecked(bool(on))
 
     def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -202,7 +250,9 @@ class MainWindow(QMainWindow):
     def set_film(self, film: Film, name: str) -> None:
         """Show an already loaded ``film`` under the display ``name``."""
         inverted = self.act.invert.isChecked()
+        offer_presets(self.act.preset_combo, film.source_format == "DICOM")
         self.controller.set_source(film)
+        show_preset(self.act.preset_combo, self.compare.preset)
         self.compare.set_inverted(inverted)
         self.setWindowTitle(f"{APP_TITLE} — {name}")
         self._info_label.setText(film_info_text(film))
@@ -409,5 +459,6 @@ class MainWindow(QMainWindow):
         self.panel.shutdown()
         self._settings.setValue("main_window/geometry", self.saveGeometry())
         self._settings.setValue("main_window/state", self.saveState())
+        self._settings.setValue("view/layout", self.compare.layout_name)
         self._settings.sync()
         super().closeEvent(event)

@@ -14,11 +14,12 @@ from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QMainWindow, QMenu, QSlider
 
-from xrayview.gui.compare import REFERENCES
-from xrayview.gui.presets import PRESETS
+from xrayview.gui.compare import LAYOUTS, REFERENCES
+from xrayview.gui.presets import CUSTOM, CUSTOM_LABEL, PRESETS
+from xrayview.gui.theme import THEMES
 
 PRESET_KEYS = {"default": "D", "full": "W", "auto": "A", "lung": "L", "bone": "B"}
 
@@ -42,12 +43,18 @@ class WindowActions:
     invert: QAction
     swipe: QAction
     flicker: QAction
+    layouts: dict[str, QAction]
+    smooth: QAction
+    full_screen: QAction
+    image_only: QAction
+    themes: dict[str, QAction]
     run: QAction
     cancel: QAction
     shortcuts: QAction
     about: QAction
     preset_combo: QComboBox | None = None
     reference_combo: QComboBox | None = None
+    layout_combo: QComboBox | None = None
     swipe_slider: QSlider | None = None
 
 
@@ -80,6 +87,18 @@ def _add_all(menu: QMenu, items) -> None:
             menu.addAction(a)
 
 
+def _exclusive(win: QMainWindow, actions: dict[str, QAction]) -> dict[str, QAction]:
+    """Make ``actions`` checkable and mutually exclusive (one QActionGroup)."""
+    group = QActionGroup(win)
+    for action in actions.values():
+        action.setCheckable(True)
+        group.addAction(action)
+    return actions
+
+
+LAYOUT_KEYS = {"1x3": "Ctrl+3", "1x2": "Ctrl+2", "1x1-o": "Ctrl+1"}
+
+
 def build_menus(win) -> WindowActions:
     """File, View, Enhance and Help menus of ``win`` (a ``MainWindow``) and their actions."""
     bar = win.menuBar()
@@ -107,6 +126,17 @@ def build_menus(win) -> WindowActions:
                       checkable=True),
         flicker=_action(win, "Flic&ker: enhanced in the Original view", compare.set_flicker,
                         "X", checkable=True),
+        layouts=_exclusive(win, {
+            name: _action(win, f"Layout: {label}", partial(compare.set_layout, name),
+                          LAYOUT_KEYS.get(name)) for name, (label, _views) in LAYOUTS.items()}),
+        smooth=_action(win, "S&mooth display interpolation (all views)", win.set_smooth,
+                       checkable=True),
+        full_screen=_action(win, "F&ull screen", win.set_full_screen, "F11", checkable=True),
+        image_only=_action(win, "&Image area only (hide the panels)", win.set_image_only,
+                           "Ctrl+Shift+F", checkable=True),
+        themes=_exclusive(win, {name: _action(win, f"{name.title()} theme",
+                                              partial(win.set_theme, name))
+                                for name in THEMES}),
         run=_action(win, "&Run enhancement", win.controller.run, "Ctrl+R"),
         cancel=_action(win, "&Cancel", win.controller.cancel, "Esc"),
         shortcuts=_action(win, "&Keyboard shortcuts", win.show_shortcuts, "F1"),
@@ -116,8 +146,13 @@ def build_menus(win) -> WindowActions:
         act.open, act.open_folder, act.recent_menu, None, act.next_film, act.prev_film, None,
         act.export, act.export_csv, act.snapshot, None, act.quit))
     view_menu = bar.addMenu("&View")
+    layout_menu = QMenu("&Layout", win)
+    _add_all(layout_menu, act.layouts.values())
+    theme_menu = QMenu("&Theme", win)
+    _add_all(theme_menu, act.themes.values())
     _add_all(view_menu, (act.fit, act.actual_size, None, *act.presets.values(), act.invert,
-                         None, act.swipe, act.flicker, None))
+                         None, layout_menu, act.smooth, act.full_screen, act.image_only,
+                         theme_menu, None, act.swipe, act.flicker, None))
     for dock in (win.enhance_dock, win.metrics_dock, win.histogram_dock, win.tags_dock,
                  win.films_dock):
         view_menu.addAction(dock.toggleViewAction())
@@ -136,19 +171,47 @@ def _combo(bar, caption: str, items: dict[str, str]) -> QComboBox:
     return combo
 
 
+def show_preset(combo: QComboBox, name: str) -> None:
+    """Select preset ``name`` in the window combo (CUSTOM included) without applying it."""
+    combo.blockSignals(True)
+    combo.setCurrentIndex(combo.findData(name))
+    combo.blockSignals(False)
+
+
+def offer_presets(combo: QComboBox, film_is_dicom: bool) -> None:
+    """List "DICOM default" only for DICOM films ("Custom" is shown, never chosen)."""
+    view = combo.view()
+    view.setRowHidden(combo.findData("default"), not film_is_dicom)
+    view.setRowHidden(combo.findData(CUSTOM), True)
+
+
 def build_toolbar(win, act: WindowActions) -> None:
     """The view toolbar: fit, 1:1, window preset, invert, difference reference, swipe;
     its controls are stored in ``act``."""
     bar = win.addToolBar("View")
     bar.setObjectName("view_toolbar")
+    act.layout_combo = _combo(bar, " Layout ", {n: label for n, (label, _v) in LAYOUTS.items()})
+    act.layout_combo.activated.connect(
+        lambda i: win.compare.set_layout(act.layout_combo.itemData(i)))
+
+    def show_layout(name: str) -> None:  # combo and menu follow double-click maximise too
+        act.layout_combo.setCurrentIndex(act.layout_combo.findData(name))
+        act.layouts[name].setChecked(True)
+    win.compare.layoutChanged.connect(show_layout)
+    show_layout(win.compare.layout_name)
+    bar.addSeparator()
     for action, text in ((act.fit, "Fit"), (act.actual_size, "1:1")):
         bar.addAction(action)
         action.setIconText(text)
     bar.addSeparator()
     # a preset is applied when chosen (again), the reference whenever it changes
-    act.preset_combo = _combo(bar, " Window ", PRESETS)
+    act.preset_combo = _combo(bar, " Window ", {**PRESETS, CUSTOM: CUSTOM_LABEL})
+    act.preset_combo.setToolTip("The window in force: a preset, or Custom after a "
+                                "right-drag or a histogram edit")
     act.preset_combo.activated.connect(
-        lambda i: win.compare.apply_preset(act.preset_combo.itemData(i)))
+        lambda i: win.compare.apply_preset(act.preset_combo.itemData(i))
+        if act.preset_combo.itemData(i) != CUSTOM else None)
+    win.compare.presetChanged.connect(lambda name: show_preset(act.preset_combo, name))
     bar.addAction(act.invert)
     act.invert.setIconText("Invert")
     bar.addSeparator()

@@ -7,12 +7,17 @@ changes the downsampling factor (0.4-0.7 s for an 8192 x 8192 float32 x2 result 
 powers of two and each factor's copy is computed once per image by halving the finest
 cached level (so 4 comes from 2), and kept until the image changes: zooming back and forth
 re-uses them, and window/level changes (only the levels and lookup table) keep them too.
+
+``smooth`` (default True) draws magnified pixels with bilinear filtering (Qt's
+SmoothPixmapTransform), False with nearest-neighbour blocks; every view of the viewer and
+of a study uses the same setting, so no pane looks sharper for how it is drawn.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QPainter
 
 
 def halve(image: np.ndarray, rows: bool = True, cols: bool = True) -> np.ndarray:
@@ -38,9 +43,20 @@ def _power_of_two_floor(n: int) -> int:
 class PyramidImageItem(pg.ImageItem):
     """An ImageItem for 2-D float images that caches its downsampled copies (see module)."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, smooth: bool = True, **kwargs) -> None:
         self._pyramid: dict[tuple[int, int], np.ndarray] = {}
+        self.smooth = smooth
         super().__init__(*args, **kwargs)
+
+    def set_smooth(self, smooth: bool) -> None:
+        """Bilinear (True) or nearest-neighbour (False) display interpolation."""
+        self.smooth = bool(smooth)
+        self.update()
+
+    def paint(self, painter, *args) -> None:
+        """ImageItem.paint with the display interpolation of ``smooth``."""
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth)
+        super().paint(painter, *args)
 
     def setImage(self, image=None, autoLevels=None, **kwargs):  # noqa: N802 (pyqtgraph API)
         """As ImageItem.setImage; a new or updated image drops the cached copies."""

@@ -34,6 +34,15 @@ class FilmViewBox(pg.ViewBox):
     """A ViewBox whose right-drag reports screen-pixel motion instead of zooming."""
 
     rightDragged = Signal(float, float)  # dx, dy in screen pixels since the last event
+    doubleClicked = Signal()
+
+    def mouseClickEvent(self, ev):  # noqa: N802 (pyqtgraph override)
+        """A left double-click emits ``doubleClicked`` (maximise the view)."""
+        if ev.double() and ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.doubleClicked.emit()
+            return
+        super().mouseClickEvent(ev)
 
     def mouseDragEvent(self, ev, axis=None):  # noqa: N802 (pyqtgraph override)
         """Right button: emit ``rightDragged``; others: pyqtgraph's pan."""
@@ -60,12 +69,15 @@ class FilmView(QWidget):
         the pointer left the image.
     windowChanged(center, width):
         the display window changed (normalised units).
+    doubleClicked():
+        a left double-click on the image (the compare view maximises the view).
     """
 
     cursorMoved = Signal(int, int, float, float)
     pointerMoved = Signal(float, float)
     cursorLeft = Signal()
     windowChanged = Signal(float, float)
+    doubleClicked = Signal()
 
     def __init__(self, parent: QWidget | None = None, title: str = "") -> None:
         super().__init__(parent)
@@ -93,6 +105,7 @@ class FilmView(QWidget):
         self.view_box.addItem(self.image_item)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.view_box.rightDragged.connect(self._on_right_drag)
+        self.view_box.doubleClicked.connect(self.doubleClicked)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -159,6 +172,15 @@ class FilmView(QWidget):
         self._film = self._image = None
         self.image_item.clear()
         self.cursorLeft.emit()
+
+    @property
+    def smooth(self) -> bool:
+        """Bilinear (True) or nearest-neighbour (False) display of magnified pixels."""
+        return self.image_item.smooth
+
+    def set_smooth(self, smooth: bool) -> None:
+        """Choose the display interpolation (display only)."""
+        self.image_item.set_smooth(smooth)
 
     # -- window / level -----------------------------------------------------------------
     @property

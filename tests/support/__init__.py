@@ -1,0 +1,1 @@
+"""Helpers shared by the tests (fixtures' builders, drivers, corpora); not tests."""

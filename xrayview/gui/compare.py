@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from xrayview.core.enhance.recipe import Recipe
 from xrayview.core.film import Film
+from xrayview.gui.measure_tool import MeasurementLayer
 from xrayview.gui.labels import (difference_title, enhanced_label, reference_title,
                                  super_resolution_label)
 from xrayview.gui.plot_cache import cache_axes
@@ -81,6 +82,7 @@ class DifferenceView(FilmView):
         self.limit = symmetric_limit(diff)
         self.set_image(diff, scale)
         self.color_bar.setLevels((-self.limit, self.limit))
+        self._update_view_overlay()
 
     def _levels(self) -> tuple[float, float]:
         return (-self.limit, self.limit) if hasattr(self, "limit") else (-0.1, 0.1)
@@ -90,6 +92,12 @@ class DifferenceView(FilmView):
 
     def _on_right_drag(self, dx: float, dy: float) -> None:
         """The difference keeps its symmetric colour scale; right-drag does nothing here."""
+
+    def _window_line(self) -> str:
+        film = self.film
+        if film is None or self.image is None:
+            return ""
+        return f"Δ ±{self.limit * (film.value_max - film.value_min):.4g} (stored units)"
 
 
 class CompareView(QWidget):
@@ -138,6 +146,7 @@ class CompareView(QWidget):
         self._applying_preset = False
         self._restore_layout = "1x3"  # what a double-click on a maximised view restores
         self._recipe: Recipe | None = None  # of the run on show
+        self.measurements = MeasurementLayer(self)
         self._refresh = QTimer(self, singleShot=True, interval=REFRESH_MS)
         self._refresh.timeout.connect(self.enhanced.refresh)
 
@@ -172,6 +181,7 @@ class CompareView(QWidget):
 
     def set_film(self, film: Film, reset: bool = True, title: str = "Original") -> None:
         """Show ``film`` as the original; clears the enhanced and difference views."""
+        self.measurements.clear()  # another film, or the degraded one: other coordinates
         self._film = film
         self.original_title = title
         self.original.title_label.setText(title)
@@ -253,6 +263,7 @@ class CompareView(QWidget):
         self.difference.show_difference(diff, self._scale)
         self.difference.title_label.setText(
             difference_title(self._recipe, self.reference_kind, diff is not None))
+        self.measurements.refresh()
 
     # -- following the viewer state ------------------------------------------------------
     def observe(self, state: ViewerState) -> None:
@@ -347,6 +358,21 @@ class CompareView(QWidget):
     def visible_views(self) -> list[FilmView]:
         """The views of the current layout, left to right."""
         return [self.view(n) for n in LAYOUTS[self.layout_name][1]]
+
+    def set_overlays_visible(self, visible: bool) -> None:
+        """Show or hide the on-image overlays of every view."""
+        for v in self.views:
+            v.set_overlays_visible(visible)
+
+    def set_show_identifiers(self, show: bool) -> None:
+        """Patient lines in the overlays of every view (the de-identification toggle)."""
+        for v in self.views:
+            v.set_show_identifiers(show)
+
+    def set_magnifier(self, on: bool) -> None:
+        """The magnifier lens under the cursor, in whichever view it is over."""
+        for v in self.views:
+            v.magnifier.set_enabled(on)
 
     def set_smooth(self, smooth: bool) -> None:
         """Bilinear (True) or nearest-neighbour display in every view alike."""

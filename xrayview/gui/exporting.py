@@ -31,22 +31,33 @@ log = logging.getLogger(__name__)
 def write_metrics_csv(path: str | Path, result: Enhanced) -> Path:
     """Write the result's recipe, metrics and dehazing step history to ``path`` (CSV,
     UTF-8), atomically (``core.io.files.atomic_write``: ExportError on failure)."""
+    recipe = result.recipe
+    rows: list[list] = [["run", "", key, value] for key, value in (
+        ("model", recipe.model), ("scale", recipe.scale), ("description", result.description),
+        ("stop_reason", result.stop_reason), ("recipe", recipe.to_json()))]
+    rows += [["result", "", name, _number(value)] for name, value in result.metrics.items()]
+    for step in result.steps:
+        rows += [["step", step.step, name, _number(value)] for name, value in step.metrics.items()]
+        rows += [["step", step.step, "stopped", int(step.stopped)],
+                 ["step", step.step, "reason", step.reason]]
+    return write_csv(path, ["record", "step", "metric", "value"], rows)
+
+
+def write_measurements_csv(path: str | Path, rows: list[list[str]]) -> Path:
+    """Write measurement ``rows`` (``core.measurements.CSV_HEADER`` columns) to ``path``."""
+    from xrayview.core.measurements import CSV_HEADER
+
+    return write_csv(path, CSV_HEADER, rows)
+
+
+def write_csv(path: str | Path, header: list[str], rows: list[list]) -> Path:
+    """``header`` and ``rows`` as CSV (UTF-8) at ``path``, written atomically
+    (``core.io.files.atomic_write``: ExportError on failure)."""
     path = Path(path)
     text = io.StringIO(newline="")
     w = csv.writer(text)
-    w.writerow(["record", "step", "metric", "value"])
-    recipe = result.recipe
-    for key, value in (("model", recipe.model), ("scale", recipe.scale),
-                       ("description", result.description),
-                       ("stop_reason", result.stop_reason), ("recipe", recipe.to_json())):
-        w.writerow(["run", "", key, value])
-    for name, value in result.metrics.items():
-        w.writerow(["result", "", name, _number(value)])
-    for step in result.steps:
-        for name, value in step.metrics.items():
-            w.writerow(["step", step.step, name, _number(value)])
-        w.writerow(["step", step.step, "stopped", int(step.stopped)])
-        w.writerow(["step", step.step, "reason", step.reason])
+    w.writerow(header)
+    w.writerows(rows)
     data = text.getvalue().encode("utf-8")
     atomic_write(path, lambda fh: fh.write(data))
     return path

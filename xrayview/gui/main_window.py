@@ -29,10 +29,12 @@ from xrayview.gui.compare import CompareView
 from xrayview.gui.docks import DicomTagBrowser, HistogramPanel
 from xrayview.gui.enhance_controller import EnhanceController
 from xrayview.gui.enhance_panel import EnhancePanel
-from xrayview.gui.exporting import metrics_lines, save_snapshot, write_metrics_csv
+from xrayview.gui.exporting import (metrics_lines, save_snapshot, write_measurements_csv,
+                                    write_metrics_csv)
 from xrayview.gui.menus import (WindowActions, build_menus, build_toolbar, offer_presets,
                                 show_preset)
 from xrayview.gui.metrics_panel import MetricsPanel
+from xrayview.gui.overlays import window_text
 from xrayview.gui.state import ViewerState
 from xrayview.gui.theme import DEFAULT_THEME, THEMES, apply_theme
 
@@ -159,6 +161,12 @@ class MainWindow(QMainWindow):
         self.controller.runner.started.connect(lambda: self._set_exports_enabled(False))
         self.controller.jobFinished.connect(lambda: self._set_exports_enabled(True))
         self.film_list.currentRowChanged.connect(self._on_film_row)
+        self.compare.measurements.toolChanged.connect(self._show_tool)
+        self.compare.measurements.changed.connect(
+            lambda: self.act.export_measurements.setEnabled(bool(self.compare.measurements.shapes)))
+        self.act.export_measurements.setEnabled(False)
+        # patient lines in the overlays follow the tag browser's "Show identifiers"
+        self.tags.identifiers_check.toggled.connect(self.compare.set_show_identifiers)
 
         if not self.restoreGeometry(self._settings.value("main_window/geometry", b"")):
             self._default_size()
@@ -168,6 +176,7 @@ class MainWindow(QMainWindow):
         theme = str(self._settings.value("view/theme", DEFAULT_THEME))
         self.set_theme(theme if theme in THEMES else DEFAULT_THEME)
         self.set_smooth(self._settings.value("view/smooth", True, type=bool))
+        self.set_overlays(self._settings.value("view/overlays", True, type=bool))
         layout = str(self._settings.value("view/layout", "1x3"))
         self.compare.set_layout(layout if layout in self.act.layouts else "1x3")
         self.act.layouts[self.compare.layout_name].setChecked(True)
@@ -190,6 +199,20 @@ class MainWindow(QMainWindow):
         self.compare.set_smooth(bool(smooth))
         self.act.smooth.setChecked(bool(smooth))
         self._settings.setValue("view/smooth", bool(smooth))
+
+    def set_overlays(self, on: bool) -> None:
+        """On-image overlays (W/L, zoom, scale bar, orientation, patient lines); remembered."""
+        self.compare.set_overlays_visible(bool(on))
+        self.act.overlays.setChecked(bool(on))
+        self._settings.setValue("view/overlays", bool(on))
+
+    def arm_tool(self, kind: str, on: bool = True) -> None:
+        """Arm measurement tool ``kind`` for the next left-drag (unchecking disarms)."""
+        self.compare.measurements.set_tool(kind if on else "")
+
+    def _show_tool(self, tool: str) -> None:
+        for kind, action in self.act.tools.items():
+            action.setChecked(kind == tool)
 
     def set_full_screen(self, on: bool) -> None:
         """Full screen (F11) or back to the normal window."""
@@ -253,6 +276,7 @@ class MainWindow(QMainWindow):
         offer_presets(self.act.preset_combo, film.source_format == "DICOM")
         self.controller.set_source(film)
         show_preset(self.act.preset_combo, self.compare.preset)
+        self.compare.set_show_identifiers(self.tags.identifiers_check.isChecked())
         self.compare.set_inverted(inverted)
         self.setWindowTitle(f"{APP_TITLE} — {name}")
         self._info_label.setText(film_info_text(film))
@@ -365,6 +389,14 @@ class MainWindow(QMainWindow):
         return self._export(path, "Export metrics", "metrics.csv", "CSV (*.csv)",
                             lambda p: write_metrics_csv(p, result))
 
+    def export_measurements(self, path: str | None = None) -> Path | None:
+        """Write every measurement (per view: length or ROI statistics) as CSV; None if
+        there is none or nothing was written."""
+        if not self.compare.measurements.shapes:
+            return None
+        return self._export(path, "Export measurements", "measurements.csv", "CSV (*.csv)",
+                            lambda p: write_measurements_csv(p, self.compare.measurements.rows()))
+
     def export_snapshot(self, path: str | None = None) -> Path | None:
         """Save a PNG of the three views with the metrics underneath; None if not done."""
         return self._export(path, "Export snapshot", "views.png", "PNG (*.png)",
@@ -382,14 +414,9 @@ class MainWindow(QMainWindow):
         film = self.compare.film
         if film is None:
             self._window_label.clear()
-        elif self.view.uses_film_lut:
-            self._window_label.setText("VOI LUT")
         else:
-            span = film.value_max - film.value_min
-            c, w = film.value_min + center * span, width * span
-            if film.inverted:  # MONOCHROME1 source: show the window in its own units
-                c = film.value_max - center * span
-            self._window_label.setText(f"WL {c:.5g}  WW {w:.5g}")
+            self._window_label.setText(window_text(film, center, width,
+                                                   self.view.uses_film_lut))
 
     # -- help ---------------------------------------------------------------------------
     def shortcuts_text(self) -> str:

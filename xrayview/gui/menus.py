@@ -45,6 +45,11 @@ class WindowActions:
     flicker: QAction
     layouts: dict[str, QAction]
     smooth: QAction
+    overlays: QAction
+    tools: dict[str, QAction]
+    magnifier: QAction
+    clear_measurements: QAction
+    export_measurements: QAction
     full_screen: QAction
     image_only: QAction
     themes: dict[str, QAction]
@@ -131,6 +136,17 @@ def build_menus(win) -> WindowActions:
                           LAYOUT_KEYS.get(name)) for name, (label, _views) in LAYOUTS.items()}),
         smooth=_action(win, "S&mooth display interpolation (all views)", win.set_smooth,
                        checkable=True),
+        overlays=_action(win, "&Overlays on the images", win.set_overlays, "O",
+                         checkable=True),
+        tools={kind: _action(win, text, partial(win.arm_tool, kind), key, checkable=True)
+               for kind, text, key in (("distance", "&Ruler (mm)", "R"),
+                                       ("rectangle", "Rectangle &ROI", "T"),
+                                       ("ellipse", "&Ellipse ROI", "E"))},
+        magnifier=_action(win, "&Magnifier", compare.set_magnifier, "M", checkable=True),
+        clear_measurements=_action(win, "&Clear measurements",
+                                   compare.measurements.clear, "Ctrl+Del"),
+        export_measurements=_action(win, "Export measuremen&ts (CSV)…",
+                                    lambda: win.export_measurements()),
         full_screen=_action(win, "F&ull screen", win.set_full_screen, "F11", checkable=True),
         image_only=_action(win, "&Image area only (hide the panels)", win.set_image_only,
                            "Ctrl+Shift+F", checkable=True),
@@ -144,18 +160,20 @@ def build_menus(win) -> WindowActions:
     )
     _add_all(bar.addMenu("&File"), (
         act.open, act.open_folder, act.recent_menu, None, act.next_film, act.prev_film, None,
-        act.export, act.export_csv, act.snapshot, None, act.quit))
+        act.export, act.export_csv, act.export_measurements, act.snapshot, None, act.quit))
     view_menu = bar.addMenu("&View")
     layout_menu = QMenu("&Layout", win)
     _add_all(layout_menu, act.layouts.values())
     theme_menu = QMenu("&Theme", win)
     _add_all(theme_menu, act.themes.values())
     _add_all(view_menu, (act.fit, act.actual_size, None, *act.presets.values(), act.invert,
-                         None, layout_menu, act.smooth, act.full_screen, act.image_only,
+                         None, layout_menu, act.smooth, act.overlays, act.full_screen, act.image_only,
                          theme_menu, None, act.swipe, act.flicker, None))
     for dock in (win.enhance_dock, win.metrics_dock, win.histogram_dock, win.tags_dock,
                  win.films_dock):
         view_menu.addAction(dock.toggleViewAction())
+    _add_all(bar.addMenu("&Measure"), (*act.tools.values(), act.magnifier, None,
+                                        act.clear_measurements, act.export_measurements))
     _add_all(bar.addMenu("&Enhance"), (act.run, act.cancel))
     _add_all(bar.addMenu("&Help"), (act.shortcuts, act.about))
     return act
@@ -233,3 +251,8 @@ def build_toolbar(win, act: WindowActions) -> None:
     bar.addWidget(act.swipe_slider)
     bar.addAction(act.flicker)
     act.flicker.setIconText("Flicker")
+    bar.addSeparator()
+    for action, text in ((act.tools["distance"], "Ruler"), (act.tools["rectangle"], "Rect"),
+                         (act.tools["ellipse"], "Ellipse"), (act.magnifier, "Lens")):
+        bar.addAction(action)
+        action.setIconText(text)

@@ -16,11 +16,14 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from xrayview.core.film import Film
+from xrayview.gui.magnifier import Magnifier
+from xrayview.gui.overlays import (ViewOverlay, orientation_markers, patient_lines,
+                                   study_lines, window_text)
 from xrayview.gui.pyramid_image import PyramidImageItem
 
 log = logging.getLogger(__name__)
@@ -31,10 +34,16 @@ _INVERT_RAMP = np.arange(255, -1, -1, dtype=np.uint8)  # (256,) uint8, 255 -> 0
 
 
 class FilmViewBox(pg.ViewBox):
-    """A ViewBox whose right-drag reports screen-pixel motion instead of zooming."""
+    """A ViewBox whose right-drag reports screen-pixel motion instead of zooming, and
+    whose left-drag draws a measurement while a ``tool`` is armed."""
 
     rightDragged = Signal(float, float)  # dx, dy in screen pixels since the last event
     doubleClicked = Signal()
+    shapeDragged = Signal(str, QPointF, QPointF, bool)  # tool, start, now, finished
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.tool = ""  # "distance", "rectangle", "ellipse" or "" (pan)
 
     def mouseClickEvent(self, ev):  # noqa: N802 (pyqtgraph override)
         """A left double-click emits ``doubleClicked`` (maximise the view)."""
@@ -50,6 +59,11 @@ class FilmViewBox(pg.ViewBox):
             ev.accept()
             d = ev.screenPos() - ev.lastScreenPos()
             self.rightDragged.emit(d.x(), d.y())
+            return
+        if self.tool and ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.shapeDragged.emit(self.tool, self.mapSceneToView(ev.buttonDownScenePos()),
+                                   self.mapSceneToView(ev.scenePos()), ev.isFinish())
             return
         super().mouseDragEvent(ev, axis)
 
@@ -115,6 +129,60 @@ class FilmView(QWidget):
         layout.addWidget(self.readout_label)
         self.title_label.setVisible(bool(title))
         self.readout_label.setVisible(bool(title))
+        self.overlay = ViewOverlay(self.graphics.viewport())
+        self.magnifier = Magnifier(self.graphics.viewport(), self.graphics.scene())
+        self.show_identifiers = False
+        self.graphics.viewport().installEventFilter(self)
+        self.view_box.sigRangeChanged.connect(lambda *_: self._update_view_overlay())
+
+    # -- overlays -----------------------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt)
+        """Keep the overlays in the corners when the viewport is resized."""
+        if event.type() == QEvent.Type.Resize and watched is self.graphics.viewport():
+            self.overlay.layout()
+            self._update_view_overlay()
+        return super().eventFilter(watched, event)
+
+    def set_overlays_visible(self, visible: bool) -> None:
+        """Show or hide the on-image overlays."""
+        self.overlay.set_visible(visible)
+
+    def set_show_identifiers(self, show: bool) -> None:
+        """Show patient lines in the overlay (follows the de-identification toggle)."""
+        self.show_identifiers = bool(show)
+        self.overlay.set_text("top_left", patient_lines(self._film, self.show_identifiers))
+
+    def zoom(self) -> float | None:
+        """Screen pixels per original film pixel, or None before the view has a size."""
+        (x0, x1), _ = self.view_box.viewRange()
+        width = self.view_box.width()
+        return width / (x1 - x0) if width >= 2 and x1 > x0 else None
+
+    def _window_line(self) -> str:
+        film = self._film
+        return "" if film is None else window_text(film, self._center, self._width,
+                                                     self._use_film_lut)
+
+    def _update_view_overlay(self) -> None:
+        zoom = self.zoom()
+        lines = [self._window_line()] if self._film is not None else []
+        if zoom is not None and self._film is not None:
+            lines.append(f"Zoom {zoom * 100:.0f} %")
+        self.overlay.set_text("bottom_left", [line for line in lines if line])
+        film = self._film
+        if film is not None and film.pixel_spacing_mm and zoom:
+            note = "detector plane" if film.spacing_source == "ImagerPixelSpacing" else ""
+            self.overlay.scale_bar.set_scale(film.pixel_spacing_mm[1] / zoom, note)
+        else:
+            self.overlay.scale_bar.set_scale(None)
+        self.overlay.layout()
+
+    def _update_film_overlay(self) -> None:
+        film = self._film
+        self.overlay.set_text("top_left", patient_lines(film, self.show_identifiers))
+        self.overlay.set_text("top_right", study_lines(film))
+        self.overlay.set_markers(orientation_markers(film))
+        self._update_view_overlay()
 
     # -- film and image -----------------------------------------------------------------
     @property
@@ -149,6 +217,7 @@ class FilmView(QWidget):
         if reset:
             self.reset_window()
             self.fit()
+        self._update_film_overlay()
 
     def set_image(self, pixels: np.ndarray | None, scale: int = 1) -> None:
         """Show ``pixels`` float32 (h, w) at ``scale`` image pixels per original pixel."""
@@ -248,6 +317,7 @@ class FilmView(QWidget):
         self.image_item.setLookupTable(self._lookup_table(), update=False)
         if self._image is not None:
             self.image_item.updateImage()
+        self._update_view_overlay()
         self.windowChanged.emit(self._center, self._width)
 
     def _on_right_drag(self, dx: float, dy: float) -> None:
@@ -306,6 +376,8 @@ class FilmView(QWidget):
 
     def _on_mouse_moved(self, scene_pos) -> None:
         p = self.position_under(scene_pos)
+        if self.magnifier.enabled:
+            self.magnifier.show_at(scene_pos) if p is not None else self.magnifier.hide()
         if p is None:
             if self._last_pixel is not None:
                 self._last_pixel = None
@@ -320,7 +392,8 @@ class FilmView(QWidget):
         self.cursorMoved.emit(pixel[0], pixel[1], stored, norm)
 
     def leaveEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        """Clear the readout when the pointer leaves the widget."""
+        """Clear the readout (and hide the lens) when the pointer leaves the widget."""
+        self.magnifier.hide()
         if self._last_pixel is not None:
             self._last_pixel = None
             self.cursorLeft.emit()

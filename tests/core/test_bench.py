@@ -23,6 +23,22 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 NAMES = ["srcnn_x1", "srcnn_x2", "vdsr_x1", "vdsr_x2", "dehaze_step", "load_dicom"]
 
 
+def expected_names() -> list[str]:
+    """NAMES with a ``_bf16`` row after each super-resolution item whose network may run
+    in bf16, on a CPU that runs bf16 natively (the rows this machine's bench gives)."""
+    from xrayview.core.device import autocast_dtype
+    from xrayview.core.nets import ARCHITECTURES
+
+    names = []
+    for name in NAMES:
+        names.append(name)
+        arch = name.split("_")[0]
+        if ("_x" in name and autocast_dtype("cpu", "bf16") is not None
+                and getattr(ARCHITECTURES[arch], "autocast_safe", True)):
+            names.append(f"{name}_bf16")
+    return names
+
+
 def test_flops_of_a_hand_computable_net():
     net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Conv2d(2, 3, 1))
     # 2·k²·Cin·Cout·H·W: 2·9·1·2·20 + 2·1·2·3·20
@@ -84,8 +100,15 @@ def test_run_bench_in_process_uses_the_generated_dicom(tmp_path):
 
     gen = run_bench("cpu", quick=True, size=32, repeats=1, workdir=tmp_path)
     yielded, report = collect(gen)
-    assert [r.name for r in yielded] == ["matmul_fp32"] + NAMES
-    assert [r.name for r in report.results] == NAMES
+    matmuls = ["matmul_" + k for k in report.matmul]
+    assert [r.name for r in yielded] == matmuls + expected_names()
+    assert [r.name for r in report.results] == expected_names()
+    for r in report.results:
+        if r.name.endswith("_bf16"):  # compared with the fp32 row of the same item
+            assert r.precision == "bf16" and r.max_abs_vs_fp32 is not None
+            assert r.psnr_vs_fp32 > 20 and r.speedup > 0
+        else:
+            assert r.max_abs_vs_fp32 is None and r.speedup is None
     assert pydicom.dcmread(tmp_path / "bench_film.dcm").Rows == 32
     vdsr = next(r for r in report.results if r.name == "vdsr_x2")
     assert vdsr.megapixels == pytest.approx(64 * 64 / 1e6) and vdsr.tflops > 0
@@ -98,9 +121,10 @@ def test_cli_bench_quick_json_schema():
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["device"] == "cpu" and doc["matmul_tflops"] > 0
-    assert [r["name"] for r in doc["results"]] == NAMES
+    assert [r["name"] for r in doc["results"]] == expected_names()
     for r in doc["results"]:
-        assert {"name", "s_per_mp", "tflops", "ratio_to_matmul", "peak_rss_mb"} <= set(r)
+        assert {"name", "s_per_mp", "tflops", "ratio_to_matmul", "peak_rss_mb", "precision",
+                "max_abs_vs_fp32", "psnr_vs_fp32", "speedup_vs_fp32"} <= set(r)
         assert r["s_per_mp"] > 0 and r["peak_rss_mb"] > 0
         if r["name"] == "load_dicom":  # no arithmetic is counted for loading
             assert r["tflops"] is None and r["ratio_to_matmul"] is None

@@ -48,10 +48,30 @@ def test_missing_cuda_is_a_clear_value_error():
             pick_device("cuda:0")
 
 
-def test_precision_policy_cpu_is_float32():
-    assert autocast_dtype(torch.device("cpu")) is None
-    assert autocast_dtype("cpu") is None
+@pytest.mark.parametrize("native, speedup, auto, bf16", [
+    (False, 0.0, None, None),  # no native bf16: fp32 whatever is asked
+    (True, 1.7, torch.bfloat16, torch.bfloat16),  # native and faster: auto takes it
+    (True, 0.8, None, torch.bfloat16),  # native but slower here: auto stays fp32
+])
+def test_precision_policy_cpu(monkeypatch, native, speedup, auto, bf16):
+    from xrayview.core import device
+
+    monkeypatch.setattr(device, "cpu_bf16_native", lambda: native)
+    monkeypatch.setattr(device, "cpu_bf16_speedup", lambda: speedup)
+    assert autocast_dtype(torch.device("cpu")) is auto
+    assert autocast_dtype("cpu", "auto") is auto
+    assert autocast_dtype("cpu", "bf16") is bf16
+    assert autocast_dtype("cpu", "fp32") is None
     assert device_label("cpu").startswith("CPU")
+
+
+def test_cpu_bf16_probe_measures_once():
+    from xrayview.core import device
+
+    device.cpu_bf16_speedup.cache_clear()
+    first = device.cpu_bf16_speedup()
+    assert device.cpu_bf16_speedup() == first  # cached: one probe per process
+    assert (first > 0) == device.cpu_bf16_native()
 
 
 @pytest.mark.gpu

@@ -105,3 +105,21 @@ def test_convergence_rule_is_a_visible_setting(window):
     assert p.recipe().dehazing.epsilon == 0.0  # off: only the threshold and max steps stop
     tips = [p.metric_combo.itemData(i, 3) for i in range(p.metric_combo.count())]  # ToolTipRole
     assert all(tips), tips
+
+
+def test_precision_is_a_choice_and_is_recorded(models_window, qtbot, small_film):
+    win = models_window
+    _setup(win, small_film, model="vdsr", scale=2)
+    p = win.panel
+    assert p.recipe().precision == "auto"
+    p.precision_combo.setCurrentIndex(p.precision_combo.findData("bf16"))
+    assert p.recipe().precision == "bf16"
+    result = _run(win, qtbot)
+    assert result.recipe.precision == "bf16"
+    assert '"precision": "bf16"' in result.recipe.to_json()
+    p.precision_combo.setCurrentIndex(p.precision_combo.findData("fp32"))
+    fp32 = _run(win, qtbot)
+    from xrayview.core.device import autocast_dtype
+    if autocast_dtype("cpu", "bf16") is not None:  # bf16 really ran: close to fp32, not equal
+        diff = abs(result.image - fp32.image)
+        assert 0 < diff.max() < 0.05

@@ -4,7 +4,10 @@ JSON (stdout)::
 
     {"device": "cpu", "matmul_tflops": 0.12, "matmul": {"fp32": 0.12},
      "results": [{"name": "vdsr_x2", "s_per_mp": ..., "tflops": ..., "ratio_to_matmul": ...,
-                  "peak_rss_mb": ..., "precision": "fp32"}, ...]}
+                  "peak_rss_mb": ..., "precision": "fp32", "max_abs_vs_fp32": null,
+                  "psnr_vs_fp32": null, "speedup_vs_fp32": null},
+                 {"name": "vdsr_x2_bf16", ..., "precision": "bf16",
+                  "max_abs_vs_fp32": 0.003, "psnr_vs_fp32": 69.0, "speedup_vs_fp32": 0.8}]}
 
 ``matmul_tflops`` is the fp32 figure; ``matmul`` adds bf16/fp16 on CUDA. ``tflops`` and
 ``ratio_to_matmul`` are null for ``load_dicom`` (no arithmetic is counted). Progress goes
@@ -32,9 +35,19 @@ def report_json(report) -> dict:
         "matmul": {k: _round(v) for k, v in report.matmul.items()},
         "results": [{"name": r.name, "s_per_mp": _round(r.s_per_mp),
                      "tflops": _round(r.tflops), "ratio_to_matmul": _round(r.ratio_to_matmul, 3),
-                     "peak_rss_mb": round(r.peak_rss_mb, 1), "precision": r.precision}
+                     "peak_rss_mb": round(r.peak_rss_mb, 1), "precision": r.precision,
+                     "max_abs_vs_fp32": _round(r.max_abs_vs_fp32, 3),
+                     "psnr_vs_fp32": _finite(r.psnr_vs_fp32),
+                     "speedup_vs_fp32": _round(r.speedup, 3)}
                     for r in report.results],
     }
+
+
+def _finite(x: float | None) -> float | str | None:
+    """A JSON-safe PSNR: rounded, "inf" as the string "inf" (identical outputs)."""
+    if x is None:
+        return None
+    return "inf" if x == float("inf") else _round(x)
 
 
 def _fmt(x: float | None, spec: str) -> str:
@@ -50,12 +63,15 @@ def report_table(report) -> str:
              f"film: {report.size} x {report.size} synthetic 16-bit ({mode} mode); "
              f"matmul TFLOP/s: {matmul}",
              "",
-             f"{'item':<12} {'s/MP':>8} {'seconds':>8} {'MP out':>7} {'TFLOP/s':>8} "
-             f"{'x matmul':>8} {'prec':>5} {'peak RSS MB':>11} {'runs':>4}"]
+             f"{'item':<14} {'s/MP':>8} {'seconds':>8} {'MP out':>7} {'TFLOP/s':>8} "
+             f"{'x matmul':>8} {'prec':>5} {'peak RSS MB':>11} {'runs':>4} "
+             f"{'speedup':>7} {'max|d|':>8} {'PSNR dB':>7}"]
     for r in report.results:
-        lines.append(f"{r.name:<12} {r.s_per_mp:>8.3f} {r.seconds:>8.3f} {r.megapixels:>7.2f} "
+        lines.append(f"{r.name:<14} {r.s_per_mp:>8.3f} {r.seconds:>8.3f} {r.megapixels:>7.2f} "
                      f"{_fmt(r.tflops, '.4f'):>8} {_fmt(r.ratio_to_matmul, '.2f'):>8} "
-                     f"{r.precision:>5} {r.peak_rss_mb:>11.0f} {r.repeats:>4}")
+                     f"{r.precision:>5} {r.peak_rss_mb:>11.0f} {r.repeats:>4} "
+                     f"{_fmt(r.speedup, '.2f'):>7} {_fmt(r.max_abs_vs_fp32, '.1e'):>8} "
+                     f"{_fmt(r.psnr_vs_fp32, '.1f'):>7}")
     scope = ("per item (high-water mark reset before each)" if report.rss_scope == "item"
              else "process peak so far")
     lines += ["", f"peak RSS: {scope}, including the process's own baseline"]

@@ -7,9 +7,11 @@ callers keep residual additions and outputs in float32 (see ``xrayview.core.enha
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
+import time
 from dataclasses import dataclass
 
 import torch
@@ -109,25 +111,67 @@ def _kind(device: torch.device | str) -> torch.device:
     return pick_device(device) if str(device).strip().lower() == "auto" else torch.device(device)
 
 
+def cpu_bf16_native() -> bool:
+    """Whether this CPU runs bfloat16 natively (AVX-512 BF16 or AMX), as oneDNN sees it."""
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported())
+    except AttributeError:  # an older torch without the query
+        return False
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_bf16_speedup() -> float:
+    """fp32 time / bf16-autocast time of a small VDSR-like convolution stack on this CPU
+    (64 channels, 3 x 3, channels-last, 96 x 96), best of 3 each: measured once per
+    process (~0.2 s) and cached. 0.0 where bf16 is not native."""
+    if not cpu_bf16_native():
+        return 0.0
+    gen = torch.Generator().manual_seed(0)
+    layers = torch.nn.Sequential(*[torch.nn.Conv2d(64, 64, 3, padding=1) for _ in range(4)])
+    layers = layers.eval().to(memory_format=torch.channels_last)
+    x = torch.randn(1, 64, 96, 96, generator=gen).to(memory_format=torch.channels_last)
+
+    def best(dtype: torch.dtype | None) -> float:
+        times = []
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16,
+                                                    enabled=dtype is not None):
+            layers(x)  # warm-up: kernel selection
+            for _ in range(3):
+                t0 = time.perf_counter()
+                layers(x)
+                times.append(time.perf_counter() - t0)
+        return min(times)
+
+    ratio = best(None) / max(best(torch.bfloat16), 1e-9)
+    log.info("CPU bf16 autocast vs fp32 on a probe convolution: %.2fx", ratio)
+    return ratio
+
+
+CPU_BF16_MIN_SPEEDUP = 1.2  # "auto" uses bf16 on a CPU only when the probe is this much faster
+
+
 def autocast_dtype(device: torch.device | str, mode: str = "auto") -> torch.dtype | None:
     """THE precision policy: the reduced precision a network body runs in, or None (fp32).
 
     mode "fp32": None. "bf16": bfloat16 where the hardware runs it natively (a CUDA GPU
     with bf16, else float16; a CPU with AVX-512 BF16 or AMX), else None - what training
-    uses. "auto" (inference default): as "bf16" on CUDA, None on the CPU and MPS (CPU
-    inference stays float32 until its bf16 output is validated per model; MPS autocast is
-    not tested). Callers keep residual additions and outputs in float32.
+    uses. "auto" (inference default): as "bf16" on CUDA; on a CPU with native bf16 only
+    when a one-time probe (:func:`cpu_bf16_speedup`) finds it at least
+    ``CPU_BF16_MIN_SPEEDUP`` times faster than fp32 (some CPUs report bf16 support and run
+    it slower), else fp32; None on MPS (its autocast is not tested). Callers keep residual
+    additions and outputs in float32.
     """
     if mode not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {mode!r}")
     dev = _kind(device)
-    if mode == "fp32" or dev.type not in ("cpu", "cuda") or (mode == "auto" and dev.type == "cpu"):
+    if mode == "fp32" or dev.type not in ("cpu", "cuda"):
         return None
     if dev.type == "cpu":
-        try:
-            return torch.bfloat16 if torch.cpu._is_avx512_bf16_supported() else None
-        except AttributeError:  # an older torch without the query
+        if not cpu_bf16_native():
             return None
+        if mode == "auto" and cpu_bf16_speedup() < CPU_BF16_MIN_SPEEDUP:
+            return None
+        return torch.bfloat16
     try:
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     except (RuntimeError, AssertionError):  # pragma: no cover - an odd driver state

@@ -26,6 +26,9 @@ from xrayview.gui.labels import METRIC_TOOLTIPS
 
 log = logging.getLogger(__name__)
 
+PRECISION_CHOICES = {"auto": "Automatic (bf16 where faster)", "fp32": "fp32 (exact)",
+                     "bf16": "bf16 (where native)"}
+
 @dataclass(frozen=True)
 class PanelSettings:
     """What the user chose. ``veil``: reference-mode veil strength in [0, 1];
@@ -44,6 +47,7 @@ class PanelSettings:
     stop_below: bool = True
     rollback: bool = False
     epsilon: float = StopRule.epsilon  # convergence rule; 0: off
+    precision: str = "auto"  # a mode of core.device.autocast_dtype
 
     def recipe(self) -> Recipe:
         """The pipeline recipe of these settings (the threshold explicit, as shown)."""
@@ -52,6 +56,7 @@ class PanelSettings:
                             epsilon=self.epsilon, rollback=self.rollback) \
             if self.dehaze else None
         return Recipe(model=self.model, scale=self.scale, dehazing=dehazing,
+                      precision=self.precision,
                       reference=Reference(veil=self.veil) if self.reference_mode else None)
 
 
@@ -87,6 +92,13 @@ class EnhancePanel(QWidget):
         self._probe.result.connect(self._set_devices)
         self._probe.failed.connect(self._devices_failed)
         QTimer.singleShot(0, self._start_probe)  # once the window is up
+
+        self.precision_combo = QComboBox()
+        for mode, text in PRECISION_CHOICES.items():
+            self.precision_combo.addItem(text, mode)
+        self.precision_combo.setToolTip(
+            "Automatic: bfloat16 on GPUs, and on CPUs with native bfloat16 where a one-time "
+            "probe finds it faster; fp32 is exact; bf16 forces bfloat16 where it is native")
 
         self.dehaze_check = QCheckBox("Dehazing")
         self.steps_spin = QSpinBox(minimum=1, maximum=100, value=5)
@@ -135,6 +147,7 @@ class EnhancePanel(QWidget):
         form.addRow("Model", self.model_combo)
         form.addRow("Scale", self.scale_spin)
         form.addRow("Device", self.device_combo)
+        form.addRow("Precision", self.precision_combo)
         dehaze_box = QGroupBox("Dehazing")
         dform = QFormLayout(dehaze_box)
         dform.addRow(self.dehaze_check)
@@ -247,7 +260,8 @@ class EnhancePanel(QWidget):
             reference_mode=self.reference_check.isChecked(), veil=self.veil_spin.value(),
             stop_below=bool(self.direction_combo.currentData()),
             rollback=self.rollback_check.isChecked(),
-            epsilon=self.epsilon_spin.value() if self.converge_check.isChecked() else 0.0)
+            epsilon=self.epsilon_spin.value() if self.converge_check.isChecked() else 0.0,
+            precision=self.precision_combo.currentData())
 
     def recipe(self) -> Recipe:
         """The current choices as a pipeline recipe."""
@@ -280,7 +294,8 @@ class EnhancePanel(QWidget):
         """Run/Cancel buttons and the form while a job runs (the threshold stays live)."""
         self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
-        for w in (self.model_combo, self.scale_spin, self.device_combo, self.dehaze_check,
+        for w in (self.model_combo, self.scale_spin, self.device_combo, self.precision_combo,
+                  self.dehaze_check,
                   self.steps_spin, self.metric_combo, self.direction_combo,
                   self.rollback_check, self.converge_check, self.epsilon_spin,
                   self.reference_check, self.veil_spin):

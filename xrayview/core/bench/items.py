@@ -26,13 +26,16 @@ log = logging.getLogger(__name__)
 @dataclass
 class BenchItem:
     """``run``: the timed work; ``warmup``: a cheaper run with the same shapes, or None;
-    ``megapixels``: output size; ``flops``: counted arithmetic of one run (None: none)."""
+    ``megapixels``: output size; ``flops``: counted arithmetic of one run (None: none);
+    ``autocast_safe``: the network may run in reduced precision; ``output``: the result
+    of the last run (None where there is none to compare)."""
 
     run: Callable[[], object]
     megapixels: float
     flops: int | None
     warmup: Callable[[], object] | None = None
     autocast_safe: bool = True
+    output: Callable[[], object] | None = None  # the last run's result (super-resolution)
 
 
 def synthetic_film(size: int, seed: int = 0) -> np.ndarray:
@@ -65,8 +68,11 @@ def random_net(arch: str, seed: int = 0) -> torch.nn.Module:
     return ARCHITECTURES[arch]().eval()
 
 
-def sr_item(arch: str, scale: int, film: np.ndarray, dev: torch.device) -> BenchItem:
-    """``super_resolve`` of ``film`` (float32 (H, W) in [0, 1]) by ``scale`` with ``arch``.
+def sr_item(arch: str, scale: int, film: np.ndarray, dev: torch.device,
+            precision: str = "auto") -> BenchItem:
+    """``super_resolve`` of ``film`` (float32 (H, W) in [0, 1]) by ``scale`` with ``arch``
+    in ``precision`` (a mode of ``core.device.autocast_dtype``); ``output()`` is the last
+    run's result.
 
     Warm-up: a crop whose upsampled size is one default tile (the whole film on a GPU):
     it primes the thread pool, allocator and convolution kernels at a fraction of the cost.
@@ -79,14 +85,19 @@ def sr_item(arch: str, scale: int, film: np.ndarray, dev: torch.device) -> Bench
     tile, _ = default_tiling(dev)
     crop = film_crop(film, max(32, tile // scale))
 
+    last: list[np.ndarray] = []
+
     def run() -> np.ndarray:
-        return drain(super_resolve(film, net, scale=scale, device=dev))
+        last[:] = [drain(super_resolve(film, net, scale=scale, device=dev,
+                                       precision=precision))]
+        return last[0]
 
     def warmup() -> np.ndarray:
-        return drain(super_resolve(crop, net, scale=scale, device=dev))
+        return drain(super_resolve(crop, net, scale=scale, device=dev, precision=precision))
 
     return BenchItem(run, h * w * scale * scale / 1e6, count_flops(net, h * scale, w * scale),
-                     warmup, bool(getattr(net, "autocast_safe", True)))
+                     warmup, bool(getattr(net, "autocast_safe", True)),
+                     output=lambda: last[0] if last else run())
 
 
 def dehaze_item(film: np.ndarray, dev: torch.device) -> BenchItem:

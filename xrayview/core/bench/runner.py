@@ -3,8 +3,11 @@
 ``run_bench(device, quick=False)`` is a generator (DESIGN §3): it yields one
 :class:`BenchResult` per item and returns a :class:`BenchReport`. Items, in order:
 ``matmul_<dtype>`` (the device's own square matrix-multiply throughput: fp32, plus bf16
-and fp16 on CUDA), ``srcnn_x1``, ``srcnn_x2``, ``vdsr_x1``, ``vdsr_x2`` (``super_resolve``
-end to end: film in host memory -> bicubic -> tiled network -> result in host memory),
+and fp16 on CUDA, bf16 on a CPU that runs it natively), ``srcnn_x1``, ``srcnn_x2``,
+``vdsr_x1``, ``vdsr_x2`` (``super_resolve`` end to end: film in host memory -> bicubic ->
+tiled network -> result in host memory), each once in fp32 and once more in the reduced
+precision the device runs natively (``<name>_bf16``; with the output's max absolute
+difference and PSNR against the fp32 output, and ``speedup`` over the fp32 row),
 ``dehaze_step`` (one ``dehaze_steps`` step, its metrics included) and ``load_dicom``
 (``load_film`` of a 12-bit DICOM written once into a temporary folder).
 
@@ -52,7 +55,9 @@ DTYPE_NAMES = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp
 class BenchResult:
     """One measured item. ``seconds``: median of ``repeats`` runs; ``megapixels``: output
     size; ``tflops``/``ratio_to_matmul``: None where no arithmetic is counted (loading);
-    ``precision``: "fp32", "bf16" or "fp16" (what the network or matmul ran in)."""
+    ``precision``: "fp32", "bf16" or "fp16" (what the network or matmul ran in);
+    ``max_abs_vs_fp32`` / ``psnr_vs_fp32``: for a reduced-precision row, how far its output
+    is from the fp32 row's (None otherwise); ``speedup``: fp32 seconds / these seconds."""
 
     name: str
     seconds: float
@@ -62,6 +67,9 @@ class BenchResult:
     peak_rss_mb: float
     precision: str
     repeats: int
+    max_abs_vs_fp32: float | None = None
+    psnr_vs_fp32: float | None = None
+    speedup: float | None = None
 
     @property
     def s_per_mp(self) -> float:
@@ -157,9 +165,20 @@ def matmul_tflops(dev: torch.device, dtype: torch.dtype = torch.float32, n: int 
 
 
 def _matmul_dtypes(dev: torch.device) -> list[torch.dtype]:
-    if dev.type != "cuda":
-        return [torch.float32]
-    return [torch.float32, torch.bfloat16, torch.float16]
+    if dev.type == "cuda":
+        return [torch.float32, torch.bfloat16, torch.float16]
+    if dev.type == "cpu" and autocast_dtype(dev, "bf16") is not None:
+        return [torch.float32, torch.bfloat16]
+    return [torch.float32]
+
+
+def output_difference(reference, other) -> tuple[float, float]:
+    """(max abs difference, PSNR in dB, peak 1) of float32 images ``other`` vs ``reference``."""
+    import numpy as np
+
+    diff = np.abs(np.asarray(other, np.float64) - np.asarray(reference, np.float64))
+    mse = float(np.mean(diff * diff))
+    return float(diff.max()), (float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse))
 
 
 def run_bench(device: str | torch.device = "cpu", quick: bool = False, size: int | None = None,
@@ -199,15 +218,28 @@ def run_bench(device: str | torch.device = "cpu", quick: bool = False, size: int
         log.info("matmul %s n=%d: %.3f TFLOP/s (%.1f s)", name, n, tflops,
                  time.perf_counter() - t0)
         yield result
-    amp = autocast_dtype(dev)
+    reduced = autocast_dtype(dev, "bf16")
     for arch, scale in SR_ITEMS:
-        _reset_peak_rss()
-        item = sr_item(arch, scale, film, dev)
-        precision = DTYPE_NAMES[amp] if amp is not None and item.autocast_safe else "fp32"
-        seconds, runs = time_runs(item.run, repeats, budget, warmup=item.warmup)
-        yield _result(report, f"{arch}_x{scale}", seconds, item.megapixels, item.flops,
-                      precision, runs)
-        del item
+        name = f"{arch}_x{scale}"
+        fp32 = None
+        for mode in ("fp32", "bf16"):
+            _reset_peak_rss()
+            item = sr_item(arch, scale, film, dev, precision=mode)
+            if mode == "bf16" and (reduced is None or not item.autocast_safe):
+                break
+            seconds, runs = time_runs(item.run, repeats, budget, warmup=item.warmup)
+            precision = "fp32" if mode == "fp32" else DTYPE_NAMES[reduced]
+            result = _result(report, name if mode == "fp32" else f"{name}_{precision}",
+                             seconds, item.megapixels, item.flops, precision, runs)
+            if fp32 is None:
+                fp32 = (result, item.output())
+            else:
+                max_abs, psnr_db = output_difference(fp32[1], item.output())
+                result = replace(result, max_abs_vs_fp32=max_abs, psnr_vs_fp32=psnr_db,
+                                 speedup=fp32[0].seconds / seconds)
+                report.results[-1] = result
+            yield result
+            del item
     _reset_peak_rss()
     item = dehaze_item(film, dev)
     seconds, runs = time_runs(item.run, repeats, budget)

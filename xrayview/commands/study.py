@@ -61,10 +61,13 @@ def _prepare(args: argparse.Namespace) -> int:
 
 
 def _read(args: argparse.Namespace) -> int:
-    from xrayview.core.study.store import reader_db_path
+    from xrayview.core.study.prepare import check_prepared_images
+    from xrayview.core.study.store import ReaderStore, reader_db_path
 
-    _prepared(args.dir)
+    study = _prepared(args.dir)
     reader_db_path(args.dir, args.reader)  # validates the name before Qt starts
+    ReaderStore(args.dir, args.reader, study).close()  # a damaged database: one line
+    check_prepared_images(study, args.dir)
     from xrayview.gui.study_window import run_reader
 
     return run_reader(args.dir, args.reader)
@@ -74,10 +77,11 @@ def _export(args: argparse.Namespace) -> int:
     from xrayview.core.study.analysis import write_csv
     from xrayview.core.study.store import load_answers
 
+    from xrayview.core.study.outputs import check_output
+
     study = _prepared(args.dir)
-    if not Path(args.out).resolve().parent.is_dir():
-        raise BadInput(f"folder of --out does not exist: {args.out}")
-    n = write_csv(study, load_answers(args.dir), args.out)
+    out = check_output(args.out, args.dir, study)
+    n = write_csv(study, load_answers(args.dir), out)
     print(f"wrote {n} answers to {args.out}")
     return EXIT_OK
 

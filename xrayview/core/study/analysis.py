@@ -19,6 +19,7 @@ reader answered: quadratic-weighted Cohen's kappa with exactly 2 readers, ICC(2,
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from xrayview.core.io.files import atomic_write
 from xrayview.core.study.definition import Question, Study
 
 SIDES = ("left", "right")
@@ -59,15 +61,19 @@ def export_rows(study: Study, rows: list[dict[str, Any]]) -> list[dict[str, Any]
 
 
 def write_csv(study: Study, rows: list[dict[str, Any]], path: str | Path) -> int:
-    """Write :func:`export_rows` to ``path``; returns the number of rows."""
+    """Write :func:`export_rows` to ``path`` atomically (``atomic_write``: the whole CSV or
+    nothing; ExportError on failure, the previous file untouched); returns the row count.
+    The caller checks ``path`` first (``outputs.check_output``)."""
     flat = export_rows(study, rows)
     cols = (["reader", "index", "case", "condition", "side", "training"]
             + [q.id for q in study.questions] + ["time_s"]
             + [f"{v}_{k}" for v in SIDES for k in ("center", "width", "zoom")])
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols)
-        w.writeheader()
-        w.writerows(flat)
+    text = io.StringIO(newline="")
+    w = csv.DictWriter(text, fieldnames=cols)
+    w.writeheader()
+    w.writerows(flat)
+    data = text.getvalue().encode("utf-8")
+    atomic_write(Path(path), lambda fh: fh.write(data))
     return len(flat)
 
 

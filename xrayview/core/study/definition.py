@@ -32,6 +32,8 @@ DEFAULT_LABELS = {
     "2afc": ["left", "right"],
 }
 VALUES = {"likert": [1, 2, 3, 4, 5], "vga": [-2, -1, 0, 1, 2], "2afc": ["left", "right"]}
+MAX_SEED = 2**32 - 1
+ORDERS = ("by_case", "random")
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -98,6 +100,8 @@ class Study:
     questions: list[Question]
     readers: list[str] = field(default_factory=list)
     crop: int = 0
+    order: str = "by_case"
+    link_views: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data (for ``study.json`` in a prepared folder)."""
@@ -105,11 +109,29 @@ class Study:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Study:
-        """Inverse of :meth:`as_dict`."""
-        return cls(d["title"], d["design"], d["seed"], [Case(**c) for c in d["cases"]],
-                   [Condition(**c) for c in d["conditions"]],
-                   [Question(**q) for q in d["questions"]], list(d["readers"]),
-                   int(d.get("crop", 0)))
+        """Inverse of :meth:`as_dict` (StudyError for a seed out of range)."""
+        study = cls(d["title"], d["design"], check_seed(d["seed"]),
+                    [Case(**c) for c in d["cases"]],
+                    [Condition(**c) for c in d["conditions"]],
+                    [Question(**q) for q in d["questions"]], list(d["readers"]),
+                    int(d.get("crop", 0)), str(d.get("order", "by_case")),
+                    bool(d.get("link_views", True)))
+        if study.order not in ORDERS:
+            raise StudyError(f"study: order must be 'by_case' or 'random', not {study.order!r}.")
+        return study
+
+    @property
+    def grid_scale(self) -> int:
+        """Prepared-image pixels per film pixel, the same for every condition: the largest
+        condition scale (every image of a case is prepared on that one grid)."""
+        return max(c.scale for c in self.conditions)
+
+
+def check_seed(seed: Any) -> int:
+    """``seed`` if it is an integer 0..2**32-1, else StudyError (one line)."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        raise StudyError(f"study: seed must be an integer from 0 to {MAX_SEED}, not {seed!r}.")
+    return seed
 
 
 def _need(table: dict, key: str, kind: type | tuple, where: str) -> Any:
@@ -211,7 +233,7 @@ def parse_study(data: dict[str, Any], base: Path) -> Study:
     design = _need(study, "design", str, "study")
     if design not in DESIGNS:
         raise StudyError(f"study: design must be 'single' or 'paired', not {design!r}.")
-    seed = _need(study, "seed", int, "study")
+    seed = check_seed(_need(study, "seed", int, "study"))
     readers = study.get("readers", [])
     if not isinstance(readers, list) or not all(isinstance(r, str) and _NAME.match(r)
                                                 for r in readers):
@@ -219,6 +241,12 @@ def parse_study(data: dict[str, Any], base: Path) -> Study:
     crop = study.get("crop", 0)
     if not isinstance(crop, int) or isinstance(crop, bool) or not (crop == 0 or crop >= 16):
         raise StudyError(f"study: crop must be 0 (whole film) or at least 16, not {crop!r}.")
+    order = study.get("order", "by_case")
+    if order not in ORDERS:
+        raise StudyError(f"study: order must be 'by_case' or 'random', not {order!r}.")
+    link = study.get("link_views", True)
+    if not isinstance(link, bool):
+        raise StudyError("study: link_views must be true or false.")
     conds_raw = data.get("conditions")
     if not isinstance(conds_raw, dict) or not conds_raw:
         raise StudyError("missing [conditions]: at least 'original' and one other.")
@@ -240,7 +268,8 @@ def parse_study(data: dict[str, Any], base: Path) -> Study:
     cases += _cases(training, base, "training.films", "t")
     if len({c.path for c in cases}) != len(cases):
         raise StudyError("training.films: a training film is also a study case.")
-    return Study(str(title), design, seed, cases, conditions, questions, readers, crop)
+    return Study(str(title), design, seed, cases, conditions, questions, readers, crop,
+                 order, link)
 
 
 def load_study(path: str | Path) -> Study:

@@ -96,6 +96,15 @@ def load_prepared(root: str | Path) -> Study:
         raise StudyError(f"{path} is damaged: {exc}") from None
 
 
+def check_prepared_images(study: Study, root: str | Path) -> None:
+    """StudyError (one line) unless every (case, condition) image of ``root`` exists."""
+    missing = [f"{c.id}/{k.name}" for c in study.cases for k in study.conditions
+               if not image_path(Path(root), c.id, k.name).is_file()]
+    if missing:
+        raise StudyError(f"{root} is incomplete ({len(missing)} images missing, e.g. "
+                         f"{missing[0]}); run 'xrayview study prepare' again.")
+
+
 def prepare_study(study: Study, root: str | Path, device: str = "auto",
                   tile: int | None = None,
                   ) -> Generator[PrepareProgress, None, list[dict]]:
@@ -127,7 +136,11 @@ def prepare_study(study: Study, root: str | Path, device: str = "auto",
     total = len(study.cases) * len(study.conditions)
     records, done = [], 0
     for case in study.cases:
-        raw = Path(case.path).read_bytes()
+        try:
+            raw = Path(case.path).read_bytes()
+        except OSError as exc:
+            raise StudyError(f"case {case.id}: cannot read its film {case.path} "
+                             f"({exc.strerror or exc}).") from None
         source_sha = sha256_bytes(raw)
         film = None
         for cond in study.conditions:

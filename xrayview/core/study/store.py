@@ -40,12 +40,29 @@ def reader_db_path(root: str | Path, reader: str) -> Path:
 
 
 def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
-    uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
-    con = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10)
+    """Open a reader database; ``readonly``: a ``file:...?mode=ro`` URI, which never writes
+    the database. SQLite still needs the WAL's shared-memory file beside it; on read-only
+    media, where that file cannot be made, the database is opened ``immutable`` (nobody
+    can be writing to it there)."""
+    uri = Path(path).resolve().as_uri()
     if not readonly:
+        con = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10)
         con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=FULL")
-    return con
+        con.execute("PRAGMA synchronous=FULL")
+        return con
+    try:
+        con = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=10)
+        con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return con
+    except sqlite3.OperationalError as exc:
+        if "unable to open" not in str(exc) or not Path(path).is_file():
+            raise
+    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
+
+
+def _damaged(path: Path, exc: Exception) -> StudyError:
+    return StudyError(f"reader database {path.name} is damaged or not an xrayview reader "
+                      f"database ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}).")
 
 
 class ReaderStore:
@@ -55,12 +72,15 @@ class ReaderStore:
         self.reader, self.study = reader, study
         self.path = reader_db_path(root, reader)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = _connect(self.path)
-        self._con.executescript(_SCHEMA)
-        if self._con.execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 0:
-            self._write_schedule(reader_schedule(study, reader))
-        self.trials = [Trial(i, c, k, lf, rt, bool(t)) for i, c, k, lf, rt, t in
-                       self._con.execute("SELECT * FROM trials ORDER BY idx")]
+        try:
+            self._con = _connect(self.path)
+            self._con.executescript(_SCHEMA)
+            if self._con.execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 0:
+                self._write_schedule(reader_schedule(study, reader))
+            self.trials = [Trial(i, c, k, lf, rt, bool(t)) for i, c, k, lf, rt, t in
+                           self._con.execute("SELECT * FROM trials ORDER BY idx")]
+        except sqlite3.DatabaseError as exc:
+            raise _damaged(self.path, exc) from None
 
     def _write_schedule(self, trials: list[Trial]) -> None:
         with self._con:  # one transaction
@@ -125,21 +145,36 @@ def load_answers(root: str | Path) -> list[dict[str, Any]]:
 
     Each row: reader, index, case, condition, left, right, side, training, scores (dict),
     time_s, display (dict), answered_at.
+
+    Databases are opened read-only (``mode=ro``), so analysis works on read-only media
+    and never changes a reader's file; a damaged one raises StudyError (one line).
     """
     rows = []
     for path in sorted((Path(root) / "readers").glob("*.sqlite")):
-        con = _connect(path)
-        try:
-            for idx, case, cond, left, right, training, scores, t, disp, at in con.execute(
-                    "SELECT t.idx, case_id, condition, left, right, training, scores, "
-                    "time_s, display, answered_at FROM answers a JOIN trials t "
-                    "ON a.idx = t.idx ORDER BY t.idx"):
-                trial = Trial(idx, case, cond, left, right, bool(training))
-                rows.append({"reader": path.stem, "index": idx, "case": case,
-                             "condition": cond, "left": left, "right": right,
-                             "side": trial.side, "training": bool(training),
-                             "scores": json.loads(scores), "time_s": t,
-                             "display": json.loads(disp), "answered_at": at})
-        finally:
-            con.close()
+        rows += read_answers(path, path.stem)
+    return rows
+
+
+def read_answers(path: Path, reader: str) -> list[dict[str, Any]]:
+    """The committed answers of one reader database (opened read-only); see load_answers."""
+    rows = []
+    try:
+        con = _connect(path, readonly=True)
+    except sqlite3.DatabaseError as exc:
+        raise _damaged(path, exc) from None
+    try:
+        for idx, case, cond, left, right, training, scores, t, disp, at in con.execute(
+                "SELECT t.idx, case_id, condition, left, right, training, scores, "
+                "time_s, display, answered_at FROM answers a JOIN trials t "
+                "ON a.idx = t.idx ORDER BY t.idx"):
+            trial = Trial(idx, case, cond, left, right, bool(training))
+            rows.append({"reader": reader, "index": idx, "case": case,
+                         "condition": cond, "left": left, "right": right,
+                         "side": trial.side, "training": bool(training),
+                         "scores": json.loads(scores), "time_s": t,
+                         "display": json.loads(disp), "answered_at": at})
+    except (sqlite3.DatabaseError, ValueError, TypeError) as exc:
+        raise _damaged(path, exc) from None
+    finally:
+        con.close()
     return rows

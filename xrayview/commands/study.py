@@ -30,6 +30,8 @@ def add_study_parser(sub) -> None:
     m = ss.add_parser("summary", help="per-condition statistics and inter-reader agreement")
     m.add_argument("dir", metavar="DIR")
     m.add_argument("--json", action="store_true", help="print JSON")
+    m.add_argument("--plot", metavar="FILE", default=None,
+                   help="also write the VGC curves (likert questions) as a PNG")
 
 
 def _prepared(path: str):
@@ -94,8 +96,19 @@ def _summary(args: argparse.Namespace) -> int:
     rows = load_answers(args.dir)
     if not any(not r["training"] for r in rows):
         raise BadInput(f"no answers yet in {args.dir}.")
+    plot = None
+    if args.plot:
+        from xrayview.core.study.outputs import check_output
+
+        plot = check_output(args.plot, args.dir, study, what="--plot")
     summary = summarise(study, rows)
+    if plot is not None:
+        from xrayview.core.study.vgc_plot import write_vgc_plot
+
+        write_vgc_plot(summary, plot)
     print(json.dumps(summary, indent=2) if args.json else summary_text(summary))
+    if plot is not None:
+        print(f"wrote the VGC curves to {plot}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -14,6 +14,8 @@ signed-rank of the per-case score against 0; 2afc: two-sided binomial test of th
 choices against 0.5. Inter-reader agreement, over the (case, condition) items every
 reader answered: quadratic-weighted Cohen's kappa with exactly 2 readers, ICC(2,1)
 (two-way random effects, absolute agreement, single rater; Shrout & Fleiss) with 3+.
+For likert questions also visual grading characteristics (``vgc``: AUC_VGC of each
+condition against the original, per reader and pooled, with a case-bootstrap CI).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from scipy import stats
 
 from xrayview.core.io.files import atomic_write
 from xrayview.core.study.definition import Question, Study
+from xrayview.core.study.vgc import vgc_analysis, vgc_text
 
 SIDES = ("left", "right")
 
@@ -168,6 +171,7 @@ def summarise(study: Study, rows: list[dict[str, Any]], n_boot: int = 2000) -> d
     """Summary statistics per question and condition (see the module docstring)."""
     rows = [r for r in rows if not r["training"]]
     rng = np.random.default_rng(study.seed)
+    vgc_rng = np.random.default_rng([study.seed, 1])  # VGC's own stream (same seed)
     out: dict[str, Any] = {"design": study.design, "answers": len(rows),
                            "readers": sorted({r["reader"] for r in rows}), "questions": {}}
     conds = [c.name for c in study.conditions
@@ -183,6 +187,9 @@ def summarise(study: Study, rows: list[dict[str, Any]], n_boot: int = 2000) -> d
                          "ci95": [lo, hi], **_test(study, q, rows, cond)}
         out["questions"][q.id] = {"kind": q.kind, "conditions": per,
                                   "agreement": agreement(study, q, rows)}
+        if q.kind == "likert":  # ordinal absolute ratings: VGC against the original
+            out["questions"][q.id]["vgc"] = vgc_analysis(
+                rows, q.id, [float(v) for v in q.values], conds, vgc_rng, n_boot)
     return out
 
 
@@ -204,4 +211,6 @@ def summary_text(summary: dict[str, Any]) -> str:
         val = "n/a" if a["value"] is None else f"{a['value']:.3f}"
         lines.append(f"  agreement: {a['statistic'] or 'n/a'} = {val} "
                      f"({a['readers']} readers, {a['items']} items)")
+        if qs.get("vgc"):
+            lines += vgc_text(qs["vgc"])
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""``xrayview study prepare|read|export|summary``: reader studies from the command line."""
+"""``xrayview study prepare|read|export|merge|summary``: reader studies from the command line."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from xrayview.commands import EXIT_OK, BadInput
 
 
 def add_study_parser(sub) -> None:
-    """Add ``study`` and its four subcommands to the CLI's subparsers."""
-    s = sub.add_parser("study", help="blinded reader studies: prepare, read, export, summary",
+    """Add ``study`` and its subcommands to the CLI's subparsers."""
+    s = sub.add_parser("study", help="blinded reader studies: prepare, read, export, merge, summary",
                        description="Reader studies: see resources/study_example.toml.")
     ss = s.add_subparsers(dest="study_command", metavar="STEP", required=True)
     p = ss.add_parser("prepare", help="compute every image of a study once (skips done work)")
@@ -27,6 +27,10 @@ def add_study_parser(sub) -> None:
     e = ss.add_parser("export", help="one CSV row per answer of every reader")
     e.add_argument("dir", metavar="DIR")
     e.add_argument("--out", required=True, metavar="CSV")
+    g = ss.add_parser("merge", help="add reader databases read on other workstations")
+    g.add_argument("dir", metavar="STUDY", help="the prepared study folder")
+    g.add_argument("sources", metavar="READER_DB", nargs="+",
+                   help="reader databases (NAME.sqlite) from the same study")
     m = ss.add_parser("summary", help="per-condition statistics and inter-reader agreement")
     m.add_argument("dir", metavar="DIR")
     m.add_argument("--json", action="store_true", help="print JSON")
@@ -83,8 +87,19 @@ def _export(args: argparse.Namespace) -> int:
 
     study = _prepared(args.dir)
     out = check_output(args.out, args.dir, study)
-    n = write_csv(study, load_answers(args.dir), out)
+    n = write_csv(study, load_answers(args.dir, all_revisions=True), out)
     print(f"wrote {n} answers to {args.out}")
+    return EXIT_OK
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from xrayview.core.study.merge import merge_reader_dbs
+
+    study = _prepared(args.dir)
+    for r in merge_reader_dbs(args.dir, study, args.sources):
+        what = ("added" if r.status == "added" else
+                "skipped (the same answers are already in the study)")
+        print(f"{r.source.name}: reader {r.reader}, {r.answers} answers: {what}")
     return EXIT_OK
 
 
@@ -116,7 +131,8 @@ def run_study(args: argparse.Namespace) -> int:
     """Dispatch ``xrayview study STEP``; StudyError becomes exit code 2 (one line)."""
     from xrayview.core.study.definition import StudyError
 
-    steps = {"prepare": _prepare, "read": _read, "export": _export, "summary": _summary}
+    steps = {"prepare": _prepare, "read": _read, "export": _export, "merge": _merge,
+             "summary": _summary}
     try:
         return steps[args.study_command](args)
     except StudyError as exc:

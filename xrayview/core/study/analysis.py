@@ -48,10 +48,13 @@ def normalised(q: Question, row: dict[str, Any]) -> float:
 
 
 def export_rows(study: Study, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One flat dict per answer (CSV columns), training trials included and marked."""
+    """One flat dict per answer (CSV columns), training trials included and marked;
+    every revision of an answer is a row (``revision`` 0, 1, ...; ``latest`` marks the
+    one analysis uses)."""
     out = []
     for r in rows:
         flat = {k: r[k] for k in ("reader", "index", "case", "condition", "side", "training")}
+        flat["revision"], flat["latest"] = r.get("revision", 0), r.get("latest", True)
         for q in study.questions:
             flat[q.id] = r["scores"][q.id]
         flat["time_s"] = round(r["time_s"], 3)
@@ -68,8 +71,8 @@ def write_csv(study: Study, rows: list[dict[str, Any]], path: str | Path) -> int
     nothing; ExportError on failure, the previous file untouched); returns the row count.
     The caller checks ``path`` first (``outputs.check_output``)."""
     flat = export_rows(study, rows)
-    cols = (["reader", "index", "case", "condition", "side", "training"]
-            + [q.id for q in study.questions] + ["time_s"]
+    cols = (["reader", "index", "case", "condition", "side", "training", "revision",
+             "latest"] + [q.id for q in study.questions] + ["time_s"]
             + [f"{v}_{k}" for v in SIDES for k in ("center", "width", "zoom")])
     text = io.StringIO(newline="")
     w = csv.DictWriter(text, fieldnames=cols)
@@ -169,7 +172,7 @@ def agreement(study: Study, q: Question, rows) -> dict[str, Any]:
 
 def summarise(study: Study, rows: list[dict[str, Any]], n_boot: int = 2000) -> dict[str, Any]:
     """Summary statistics per question and condition (see the module docstring)."""
-    rows = [r for r in rows if not r["training"]]
+    rows = [r for r in rows if not r["training"] and r.get("latest", True)]
     rng = np.random.default_rng(study.seed)
     vgc_rng = np.random.default_rng([study.seed, 1])  # VGC's own stream (same seed)
     out: dict[str, Any] = {"design": study.design, "answers": len(rows),

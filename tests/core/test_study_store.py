@@ -140,3 +140,22 @@ def test_a_database_from_before_revisions_is_read_and_migrated(study_dir):
         assert st.trials == trials and st.next_index() == 1
         assert st.record(0, {"overall": 2, "preferred": "left"}, 1.0, revise=True) == 1
     assert [r["scores"]["overall"] for r in load_answers(root, all_revisions=True)] == [1, 2]
+
+
+def test_by_case_order_keeps_a_case_together_and_random_order_does_not(study_dir):
+    import dataclasses
+
+    _, study = study_dir
+    assert study.order == "by_case"
+    trials = reader_schedule(study, "alice")
+    blocks = [t.case for t in trials]
+    runs = [c for i, c in enumerate(blocks) if i == 0 or blocks[i - 1] != c]
+    assert len(runs) == len(set(blocks)) == 8          # each case read in one go
+    assert runs != sorted(runs)                        # cases shuffled
+    per_case = {c: [t.condition for t in trials if t.case == c] for c in runs}
+    assert len({tuple(v) for v in per_case.values()}) == 2  # conditions shuffled per case
+    mixed = reader_schedule(dataclasses.replace(study, order="random"), "alice")
+    cases = [t.case for t in mixed]
+    assert len([c for i, c in enumerate(cases) if i == 0 or cases[i - 1] != c]) > 8
+    assert sorted((t.case, t.condition) for t in mixed) == sorted(
+        (t.case, t.condition) for t in trials)

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from xrayview.core.film import Film
@@ -235,6 +235,17 @@ class FilmView(QWidget):
         self.set_window(center, min(width, 4.0))
 
     # -- view ---------------------------------------------------------------------------
+    @property
+    def smooth(self) -> bool:
+        """True when magnified image pixels are drawn smoothly (bilinear), not as squares."""
+        hints = self.graphics.renderHints()
+        return bool(hints & QPainter.RenderHint.SmoothPixmapTransform)
+
+    def set_smooth(self, smooth: bool) -> None:
+        """Draw magnified image pixels smoothly (bilinear) or as squares (display only)."""
+        self.graphics.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, bool(smooth))
+        self.graphics.viewport().update()
+
     def fit(self) -> None:
         """Zoom so the whole film is visible, centred."""
         if self._film is None:

@@ -35,6 +35,7 @@ from xrayview.core.study.definition import Question, Study
 from xrayview.core.study.vgc import vgc_analysis, vgc_text
 
 SIDES = ("left", "right")
+DISPLAY_KEYS = ("center", "width", "voi_lut", "inverted", "zoom")
 
 
 def normalised(q: Question, row: dict[str, Any]) -> float:
@@ -58,9 +59,10 @@ def export_rows(study: Study, rows: list[dict[str, Any]]) -> list[dict[str, Any]
         for q in study.questions:
             flat[q.id] = r["scores"][q.id]
         flat["time_s"] = round(r["time_s"], 3)
+        flat["preset"] = r["display"].get("preset", "")
         for view in SIDES:
             d = r["display"].get(view, {})
-            for key in ("center", "width", "zoom"):
+            for key in DISPLAY_KEYS:
                 flat[f"{view}_{key}"] = d.get(key, "")
         out.append(flat)
     return out
@@ -72,8 +74,8 @@ def write_csv(study: Study, rows: list[dict[str, Any]], path: str | Path) -> int
     The caller checks ``path`` first (``outputs.check_output``)."""
     flat = export_rows(study, rows)
     cols = (["reader", "index", "case", "condition", "side", "training", "revision",
-             "latest"] + [q.id for q in study.questions] + ["time_s"]
-            + [f"{v}_{k}" for v in SIDES for k in ("center", "width", "zoom")])
+             "latest"] + [q.id for q in study.questions] + ["time_s", "preset"]
+            + [f"{v}_{k}" for v in SIDES for k in DISPLAY_KEYS])
     text = io.StringIO(newline="")
     w = csv.DictWriter(text, fieldnames=cols)
     w.writeheader()

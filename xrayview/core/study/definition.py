@@ -9,6 +9,11 @@ Designs and question kinds:
   * ``paired``: a condition beside the original, left/right random per trial; kinds
     ``vga`` (right image relative to the left one, -2..+2; analysis turns it into
     "condition relative to original") and ``2afc`` (which image is better: left/right).
+
+Keys of ``[study]``: title, design, seed (an integer 0..2**32-1), readers, crop,
+``order`` ("by_case": a case's conditions read one after the other, in a random order;
+"random": all trials mixed) and ``link_views`` (true: the panes share zoom, pan and
+window/level).
 """
 
 from __future__ import annotations

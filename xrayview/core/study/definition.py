@@ -229,6 +229,27 @@ def _cases(raw: Any, base: Path, key: str, prefix: str) -> list[Case]:
     return out
 
 
+FILM_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".dcm")
+
+
+def _folder_films(table: dict, base: Path, key: str, skip: set[str]) -> list[str]:
+    """The films of ``table["folder"]`` (relative to ``base``), sorted by name, as paths
+    relative to ``base``; files in ``skip`` (absolute) are left out."""
+    if "films" in table:
+        raise StudyError(f"{key}: give either 'films' or 'folder', not both.")
+    rel = table["folder"]
+    if not isinstance(rel, str) or not rel:
+        raise StudyError(f"{key}.folder: must be a folder path (relative to the study file).")
+    folder = (base / rel).resolve()
+    if not folder.is_dir():
+        raise StudyError(f"{key}.folder: folder not found: {rel}")
+    found = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                   and p.suffix.lower() in FILM_SUFFIXES and str(p) not in skip)
+    if not found:
+        raise StudyError(f"{key}.folder: no films ({', '.join(FILM_SUFFIXES)}) in {rel}")
+    return [str(p) for p in found]
+
+
 def parse_study(data: dict[str, Any], base: Path) -> Study:
     """Validate a parsed TOML document; film paths are resolved against ``base``."""
     study = data.get("study")
@@ -266,10 +287,20 @@ def parse_study(data: dict[str, Any], base: Path) -> Study:
     questions = [_question(i, q, design) for i, q in enumerate(qs_raw)]
     if len({q.id for q in questions}) != len(questions):
         raise StudyError("questions: two questions share an id.")
-    cases = _cases(_need(data, "cases", dict, "file").get("films"), base, "cases.films", "c")
+    training_tab = data.get("training", {})
+    if not isinstance(training_tab, dict):
+        raise StudyError("training: must be a table (films = [...] or folder = ...).")
+    training = (_folder_films(training_tab, base, "training", set())
+                if "folder" in training_tab else training_tab.get("films", []))
+    cases_tab = _need(data, "cases", dict, "file")
+    films = cases_tab.get("films")
+    if "folder" in cases_tab:  # every film of the folder except the training ones
+        films = _folder_films(cases_tab, base, "cases",
+                              {str((base / t).resolve()) for t in training
+                               if isinstance(t, str)})
+    cases = _cases(films, base, "cases.films", "c")
     if not cases:
         raise StudyError("cases.films: at least one film.")
-    training = data.get("training", {}).get("films", [])
     cases += _cases(training, base, "training.films", "t")
     if len({c.path for c in cases}) != len(cases):
         raise StudyError("training.films: a training film is also a study case.")

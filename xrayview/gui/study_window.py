@@ -62,6 +62,9 @@ log = logging.getLogger(__name__)
 
 TITLE = "xrayview reader study"
 DIGIT_KEYS = {getattr(Qt.Key, f"Key_{i}"): i for i in range(1, 10)}
+_BOX_STYLE = ("QGroupBox { margin-top: 1.3em; border: %s; border-radius: 3px; "
+              "padding-top: 2px; } QGroupBox::title { subcontrol-origin: margin; left: 8px; "
+              "color: #3a7bd5; font-weight: bold; }")
 HELP = ("Keys: 1-5 answer, Left/Right choose, Enter next, Backspace back, P pause, "
         "I invert, R reset. Wheel: zoom. Left-drag: pan. Right-drag: window/level.")
 
@@ -287,6 +290,7 @@ class StudyWindow(QMainWindow):
             f"Reading time {total_s / 60:.1f} min, pauses excluded.\n"
             "Every answer is saved. You may close this window.")
         self.pages.setCurrentWidget(self.end_page)
+        self.statusBar().showMessage("Study complete. Enter or Close closes the window.")
 
     def _set_checked(self, latest: dict | None) -> None:
         for q in self.study.questions:
@@ -313,9 +317,10 @@ class StudyWindow(QMainWindow):
 
     def _update(self) -> None:
         for k, box in enumerate(self.boxes):
-            box.setTitle("Current question" if k == self._current_q else "")
-            box.setStyleSheet("QGroupBox { border: 2px solid #3a7bd5; }"
-                              if k == self._current_q else "")
+            current = k == self._current_q
+            box.setTitle("Current question" if current else "")
+            box.setStyleSheet(_BOX_STYLE % ("2px solid #3a7bd5" if current
+                                            else "1px solid #c8c8c8"))
         ok = self.trial is not None and not self.paused and self.scores() is not None
         self.next_button.setEnabled(ok)
         for box in self.boxes:

@@ -1,7 +1,9 @@
 """Study definition: a TOML file read with ``tomllib`` and validated into a ``Study``.
 
 Every problem raises :class:`StudyError` with one plain line naming the key at fault.
-Film paths are relative to the study file. See ``resources/study_example.toml``.
+Film paths are relative to the study file; ``[cases] folder = "DIR"`` (or the same under
+``[training]``) takes every film in a folder, sorted by name, training films left out of
+the cases. See ``resources/study_example.toml``.
 
 Designs and question kinds:
   * ``single``: one image per trial (every case x every condition, ``original`` included);

@@ -207,9 +207,10 @@ def prepare_study(study: Study, root: str | Path, device: str = "auto",
                              f"({exc.strerror or exc}).") from None
         source_sha = sha256_bytes(raw)
         film = None
-        if not display_path(root, case.id).is_file():
+        if load_display(root, case.id).get("source_sha256") != source_sha:
             film = load_film(case.path)
-            text = json.dumps(film_display(film), indent=1).encode()
+            text = json.dumps({**film_display(film), "source_sha256": source_sha},
+                              indent=1).encode()
             atomic_write(display_path(root, case.id), lambda fh, t=text: fh.write(t))
         for cond in study.conditions:
             png = image_path(root, case.id, cond.name)

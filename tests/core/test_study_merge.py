@@ -99,3 +99,15 @@ def test_merge_of_a_renamed_copy_uses_the_reader_inside(sites, tmp_path, capsys)
     assert main(["study", "merge", str(a), str(copy)]) == 0
     assert (a / "readers/ivy.sqlite").is_file()
     assert {r["reader"] for r in load_answers(a)} == {"ann", "ivy"}
+
+
+def test_a_foreign_reader_file_in_the_study_folder_is_refused(sites, tmp_path, capsys):
+    study, a, _, _ = sites
+    other = load_study(make_study(tmp_path / "src2", n_cases=3, n_training=1, seed=8))
+    write_study_json(other, tmp_path / "other")
+    answer_all(tmp_path / "other", "eve")
+    shutil.copy(tmp_path / "other/readers/eve.sqlite", a / "readers/eve.sqlite")
+    before = snapshot(a)
+    one_line_exit_2(capsys, ["study", "summary", a], "eve.sqlite belongs to a different study")
+    one_line_exit_2(capsys, ["study", "read", a, "--reader", "eve"], "different study")
+    assert snapshot(a) == before

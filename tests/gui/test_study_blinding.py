@@ -139,3 +139,32 @@ def test_the_films_own_window_reaches_the_reader(tmp_path, models, qtbot):
     row_display = win.store.latest(0)["display"]
     assert row_display["left"]["center"] == pytest.approx(disp["window"][0], abs=1e-5)
     assert row_display["preset"] == "default"
+
+
+def test_a_voi_lut_is_the_start_of_every_pane(tmp_path, models, qtbot):
+    """A film whose display is a non-linear VOI LUT (no window): every pane starts on it,
+    linked, and the answer records it."""
+    import json
+
+    from xrayview.core.study.prepare import display_path
+
+    study = load_study(make_study(tmp_path / "src", n_cases=1, n_training=0))
+    root = tmp_path / "study"
+    drain(prepare_study(study, root, device="cpu"))
+    path = display_path(root, "c01")
+    disp = json.loads(path.read_text())
+    disp.update(window=None, voi_lut=[round(float(v) ** 0.5, 6)
+                                      for v in np.linspace(0, 1, 256)])
+    path.write_text(json.dumps(disp))
+    win = StudyWindow(root, "lut")
+    qtbot.addWidget(win)
+    win.show()
+    assert all(v.uses_film_lut for v in win.views)
+    win.views[0].set_window(0.4, 0.5)            # a window replaces it, in both panes
+    assert not win.views[1].uses_film_lut and win.views[1].window == (0.4, 0.5)
+    qtbot.keyClick(win, Qt.Key.Key_R)            # reset: back to the LUT everywhere
+    assert all(v.uses_film_lut for v in win.views)
+    for key in (Qt.Key.Key_3, Qt.Key.Key_Left, Qt.Key.Key_Return):
+        qtbot.keyClick(win, key)
+    shown = win.store.latest(0)["display"]
+    assert shown["left"]["voi_lut"] and shown["right"]["voi_lut"]

@@ -86,7 +86,7 @@ def _export(args: argparse.Namespace) -> int:
 
     study = _prepared(args.dir)
     out = check_output(args.out, args.dir, study)
-    n = write_csv(study, load_answers(args.dir, all_revisions=True), out)
+    n = write_csv(study, load_answers(args.dir, all_revisions=True, study=study), out)
     print(f"wrote {n} answers to {args.out}")
     return EXIT_OK
 
@@ -107,7 +107,7 @@ def _summary(args: argparse.Namespace) -> int:
     from xrayview.core.study.store import load_answers
 
     study = _prepared(args.dir)
-    rows = load_answers(args.dir)
+    rows = load_answers(args.dir, study=study)
     if not any(not r["training"] for r in rows):
         raise BadInput(f"no answers yet in {args.dir}.")
     plot = None

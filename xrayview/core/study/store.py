@@ -91,6 +91,11 @@ def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
 
 
+def _foreign(path: Path) -> StudyError:
+    return StudyError(f"reader database {path.name} belongs to a different study (study "
+                      "hash differs); it was not made for this study folder.")
+
+
 def _damaged(path: Path, exc: Exception) -> StudyError:
     return StudyError(f"reader database {path.name} is damaged or not an xrayview reader "
                       f"database ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}).")
@@ -112,6 +117,9 @@ class ReaderStore:
                 self._write_schedule(reader_schedule(study, reader))
             self._con.execute("INSERT OR IGNORE INTO meta VALUES ('study_sha256', ?)",
                               (study_hash(study),))
+            if read_meta(self._con)["study_sha256"] != study_hash(study):
+                self._con.close()
+                raise _foreign(self.path)
             self.trials = [Trial(i, c, k, lf, rt, bool(t)) for i, c, k, lf, rt, t in
                            self._con.execute("SELECT * FROM trials ORDER BY idx")]
         except sqlite3.DatabaseError as exc:
@@ -197,9 +205,11 @@ class ReaderStore:
         self.close()
 
 
-def load_answers(root: str | Path, all_revisions: bool = False) -> list[dict[str, Any]]:
+def load_answers(root: str | Path, all_revisions: bool = False,
+                 study: Study | None = None) -> list[dict[str, Any]]:
     """The committed answers of every reader DB under ``DIR/readers``, in reader order:
-    the latest revision of each trial, or with ``all_revisions`` every row.
+    the latest revision of each trial, or with ``all_revisions`` every row. With
+    ``study``, a database made for another study (``meta.study_sha256``) is refused.
 
     Each row: reader, index, revision, latest, case, condition, left, right, side,
     training, scores (dict), time_s, display (dict), answered_at.
@@ -209,7 +219,8 @@ def load_answers(root: str | Path, all_revisions: bool = False) -> list[dict[str
     """
     rows = []
     for path in sorted((Path(root) / "readers").glob("*.sqlite")):
-        rows += read_answers(path, path.stem, all_revisions)
+        rows += read_answers(path, path.stem, all_revisions,
+                             None if study is None else study_hash(study))
     return rows
 
 
@@ -218,15 +229,19 @@ def read_meta(con: sqlite3.Connection) -> dict[str, str]:
     return dict(con.execute("SELECT key, value FROM meta"))
 
 
-def read_answers(path: Path, reader: str, all_revisions: bool = False
-                 ) -> list[dict[str, Any]]:
-    """The committed answers of one reader database (opened read-only); see load_answers."""
+def read_answers(path: Path, reader: str, all_revisions: bool = False,
+                 expected_hash: str | None = None) -> list[dict[str, Any]]:
+    """The committed answers of one reader database (opened read-only); see load_answers.
+    ``expected_hash``: refuse a database whose recorded study hash is another."""
     rows = []
     try:
         con = _connect(path, readonly=True)
     except sqlite3.DatabaseError as exc:
         raise _damaged(path, exc) from None
     try:
+        stored = read_meta(con).get("study_sha256")
+        if expected_hash is not None and stored is not None and stored != expected_hash:
+            raise _foreign(path)
         revision = "a.revision" if _has_revisions(con) else "0"
         found = list(con.execute(
             f"SELECT t.idx, {revision} AS rev, case_id, condition, left, right, training, scores, "

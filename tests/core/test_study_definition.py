@@ -92,6 +92,15 @@ def test_cases_from_a_folder_of_films(tmp_path):
         load_study(path)
 
 
+def test_single_design_example_loads():
+    from xrayview.core.resources import resource_path
+
+    s = load_study(resource_path("study_example_single.toml"))
+    assert s.design == "single" and {q.kind for q in s.questions} == {"likert"}
+    assert [c.path for c in s.cases] == [
+        c.path for c in load_study(resource_path("study_example.toml")).cases]
+
+
 def test_example_study_runs_from_a_fresh_clone(tmp_path, monkeypatch, capsys):
     """Every film of the bundled example is inside the repository; it prepares (tiny
     models, small crop to keep the test short) and its films have their attribution."""

@@ -53,6 +53,8 @@ def render_vgc(summary: dict[str, Any]) -> Image.Image:
             draw.line([at(0, t), (at(0, t)[0] - 4, at(0, t)[1])], fill="black")
             draw.text((at(0, t)[0] - 34, at(0, t)[1] - 7), f"{t:g}", fill="black", font=small)
         draw.text((x0, y0 - 40), f"VGC: {qid}", fill="black", font=normal)
+        draw.text((x0 + 150, y0 - 36), "thick: readers pooled, thin: each reader",
+                  fill=(90, 90, 90), font=small)
         draw.text((x0, y0 + SIDE + 24), "reference (original): fraction rated >= t",
                   fill="black", font=small)
         draw.text((x0 - 55, y0 - 18), "condition: fraction rated >= t", fill="black",

@@ -134,6 +134,10 @@ def test_summary_and_export_work_on_a_read_only_study(answered, tmp_path, capsys
         assert '"answers": 12' in capsys.readouterr().out
         assert main(["study", "export", str(root), "--out", str(tmp_path / "r.csv")]) == 0
         assert load_answers(root) == rows_before
+        # reading needs a writable folder: one line, exit 2, nothing written
+        err = one_line_exit_2(capsys, ["study", "read", root, "--reader", "newcomer"],
+                              "writable")
+        assert "cannot" in err
     finally:
         _undo_read_only(root, immutable)
     assert snapshot(root) == before

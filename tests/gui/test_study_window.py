@@ -189,6 +189,10 @@ def test_a_whole_study_by_keyboard_alone(prepared, qtbot):
     assert latest[0]["display"]["left"]["inverted"] is False
     keys(qtbot, win, "Return")              # Close
     qtbot.waitUntil(lambda: not win.isVisible())
+    again = StudyWindow(root, "kay")        # reopened: still the end screen
+    qtbot.addWidget(again)
+    assert again.finished and again.trial is None
+    again.close()
 
 
 def test_presets_and_invert_are_recorded_and_apply_to_every_pane(prepared, qtbot):

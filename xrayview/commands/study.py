@@ -11,7 +11,8 @@ from xrayview.commands import EXIT_OK, BadInput
 
 def add_study_parser(sub) -> None:
     """Add ``study`` and its subcommands to the CLI's subparsers."""
-    s = sub.add_parser("study", help="blinded reader studies: prepare, read, export, merge, summary",
+    s = sub.add_parser("study",
+                       help="blinded reader studies: prepare, read, export, merge, summary",
                        description="Reader studies: see resources/study_example.toml.")
     ss = s.add_subparsers(dest="study_command", metavar="STEP", required=True)
     p = ss.add_parser("prepare", help="compute every image of a study once (skips done work)")

@@ -20,9 +20,10 @@ resampled to the grid, both by THE reference method: bicubic interpolation
 pre-upsamples the networks' input. So with a x2 grid the original is pixel for pixel the
 ``bicubic_x2`` condition, and no image can be told from the others by its size, pixel
 grid or bit depth, only by its content. The original condition is also written as a
-PNG, so reading needs nothing but ``DIR`` (no source file names, no DICOM tags). Work is deterministic (same inputs, weights and
-device -> same pixels; CPU inference is deterministic) and an image whose PNG and
-provenance exist with a matching hash and recipe is skipped.
+PNG, so reading needs nothing but ``DIR`` (no source file names, no DICOM tags). Work
+is deterministic (same inputs, weights and device -> same pixels; CPU inference is
+deterministic) and an image whose PNG and provenance exist with a matching hash and
+recipe is skipped.
 """
 
 from __future__ import annotations

@@ -107,7 +107,11 @@ class ReaderStore:
     def __init__(self, root: str | Path, reader: str, study: Study) -> None:
         self.reader, self.study = reader, study
         self.path = reader_db_path(root, reader)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StudyError(f"cannot create the readers folder of {root} "
+                             f"({exc.strerror or exc}); reading needs a writable folder.") from None
         try:
             self._con = _connect(self.path)
             self._con.executescript(_SCHEMA)
@@ -122,6 +126,11 @@ class ReaderStore:
                 raise _foreign(self.path)
             self.trials = [Trial(i, c, k, lf, rt, bool(t)) for i, c, k, lf, rt, t in
                            self._con.execute("SELECT * FROM trials ORDER BY idx")]
+        except sqlite3.OperationalError as exc:
+            if "readonly" in str(exc) or "unable to open" in str(exc):
+                raise StudyError(f"cannot write the reader database {self.path.name} "
+                                 f"({exc}); reading needs a writable study folder.") from None
+            raise _damaged(self.path, exc) from None
         except sqlite3.DatabaseError as exc:
             raise _damaged(self.path, exc) from None
 

@@ -4,12 +4,9 @@ Blinding: the window shows only "xrayview reader study", the case counter, neutr
 "Left image" / "Right image" captions, the questions and buttons. Images are the
 prepared 16-bit PNGs of the study folder (no source file names, no DICOM tags); nothing
 names a condition or a case. Every image of a case is on the same pixel grid
-(``core.study.prepare``), and every pane shows it through the same display path: the
-same view class at one image pixel per grid pixel, smooth (bilinear) magnification, the
-whole image fitted, and the case's own window (the film's DICOM window or VOI LUT,
-``prepare.load_display``); presets are computed from the case's reference image, so
-they are the same in every pane. Panes are linked (zoom, pan, window/level) unless the
-study sets ``link_views = false``.
+(``core.study.prepare``) and every pane shows it through the same display path
+(``gui.study_panes``: smooth magnification, fitted, the case's own window, presets from
+the case's reference image; linked unless the study sets ``link_views = false``).
 
 Reading like ViewDEX, by keyboard alone: digits answer the current question (1 = first
 answer; the current question then moves on; Up/Down choose it), Left/Right answer the
@@ -32,7 +29,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QApplication,
@@ -50,12 +46,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from xrayview.core.film import Film, Window
-from xrayview.core.io import load_film
-from xrayview.core.study.prepare import image_path, load_display, load_prepared
-from xrayview.core.study.schedule import ORIGINAL, Trial
+from xrayview.core.study.prepare import load_prepared
+from xrayview.core.study.schedule import Trial
 from xrayview.core.study.store import ReaderStore
-from xrayview.gui.presets import PRESETS, window_preset
+from xrayview.gui.presets import PRESETS
+from xrayview.gui.study_panes import StudyPanes
 from xrayview.gui.viewer import FilmView
 
 log = logging.getLogger(__name__)
@@ -82,7 +77,6 @@ class StudyWindow(QMainWindow):
         self.study = load_prepared(self.root)
         self.store = ReaderStore(self.root, reader, self.study)
         self.clock = clock
-        self.linked = self.study.link_views
         self.trial: Trial | None = None
         self.position: int | None = None
         self.paused = False
@@ -90,9 +84,6 @@ class StudyWindow(QMainWindow):
         self._elapsed = 0.0
         self._active_since: float | None = None
         self._current_q = 0
-        self._case_films: tuple[str, dict[str, Film]] = ("", {})
-        self._display: dict = {}
-        self.preset = "default"
         self.setWindowTitle(TITLE)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -101,21 +92,8 @@ class StudyWindow(QMainWindow):
         self.counter.setStyleSheet("font-size: 16pt; font-weight: bold;")
         self.training_label = QLabel("Training case: for practice, not scored")
         self.training_label.setStyleSheet("color: #d08000; font-weight: bold;")
-        self.views = [FilmView(), FilmView()]
-        self.captions = [QLabel("Left image"), QLabel("Right image")]
-        images = QHBoxLayout()
-        for caption, view in zip(self.captions, self.views):
-            view.set_smooth(True)
-            view.graphics.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            col = QVBoxLayout()
-            col.addWidget(caption)
-            col.addWidget(view, 1)
-            images.addLayout(col, 1)
-        if self.linked:
-            self.views[1].view_box.setXLink(self.views[0].view_box)
-            self.views[1].view_box.setYLink(self.views[0].view_box)
-            for view in self.views:
-                view.windowChanged.connect(lambda _c, _w, v=view: self._sync_window(v))
+        self.panes = StudyPanes(self.root, self.study.link_views)
+        self.views, self.captions = self.panes.views, self.panes.captions
 
         panel = QVBoxLayout()
         self.groups: dict[str, QButtonGroup] = {}
@@ -178,9 +156,7 @@ class StudyWindow(QMainWindow):
         self.pause_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.pause_label.setStyleSheet("font-size: 16pt;")
         self.image_stack = QStackedWidget()
-        image_page = QWidget()
-        image_page.setLayout(images)
-        self.image_stack.addWidget(image_page)
+        self.image_stack.addWidget(self.panes)
         self.image_stack.addWidget(self.pause_label)
 
         top = QHBoxLayout()
@@ -217,27 +193,6 @@ class StudyWindow(QMainWindow):
         self.show_trial(self.store.next_index())
 
     # -- trials -------------------------------------------------------------------------
-    def _films(self, case: str) -> dict[str, Film]:
-        """The case's prepared images (loaded once per case), with the case's display
-        defaults (window or VOI LUT) attached to every one of them alike."""
-        if self._case_films[0] != case:
-            self._display = load_display(self.root, case)
-            self._case_films = (case, {})
-        films = self._case_films[1]
-        return films
-
-    def _film(self, case: str, condition: str) -> Film:
-        films = self._films(case)
-        if condition not in films:
-            film = load_film(image_path(self.root, case, condition))
-            disp = self._display
-            film.windows = ([Window(float(disp["window"][0]), float(disp["window"][1]),
-                                    "study default")] if disp.get("window") else [])
-            lut = disp.get("voi_lut")
-            film.display_lut = None if lut is None else np.asarray(lut, dtype=np.float32)
-            films[condition] = film
-        return films[condition]
-
     def _counter_text(self, t: Trial) -> str:
         phase = [x for x in self.store.trials if x.training == t.training]
         if self.study.order != "by_case":
@@ -263,22 +218,16 @@ class StudyWindow(QMainWindow):
         t = self.trial
         self.counter.setText(self._counter_text(t))
         self.training_label.setVisible(t.training)
-        paired = bool(t.right)
-        for view, caption, cond in zip(self.views, self.captions, (t.left, t.right)):
-            view.setVisible(bool(cond))
-            caption.setVisible(paired)
-            if cond:
-                view.set_film(self._film(t.case, cond), reset=False)
+        self.panes.show_trial(t)
+        self._sync_display_controls()
         self.back_button.setEnabled(position > 0)
-        self.reset_view()
         self._current_q = self._first_unanswered()
         self._update()
         self._elapsed, self._active_since = 0.0, None if self.paused else self.clock()
 
     def _show_end(self) -> None:
         self.finished = True
-        for view in self.views:
-            view.clear()
+        self.panes.clear()
         answered = len(self.store.answered())
         main = [t for t in self.store.trials if not t.training]
         total_s = sum(a["time_s"] for i in self.store.answered()
@@ -425,85 +374,52 @@ class StudyWindow(QMainWindow):
             super().keyPressEvent(event)
 
     # -- display ------------------------------------------------------------------------
-    def _visible_views(self) -> list[FilmView]:
-        return [v for v in self.views if v.film is not None and not v.isHidden()]
+    @property
+    def linked(self) -> bool:
+        """Whether the panes share zoom, pan and window/level."""
+        return self.panes.linked
 
-    def _sync_window(self, source: FilmView) -> None:
-        """Linked panes: the others take ``source``'s window (or its VOI LUT)."""
-        for view in self.views:
-            if view is source or view.film is None:
-                continue
-            if source.uses_film_lut:
-                if not view.uses_film_lut:
-                    view.use_film_lut()
-            elif view.uses_film_lut or view.window != source.window:
-                view.set_window(*source.window)
+    @property
+    def preset(self) -> str:
+        """The window preset in use ("default": the case's own window)."""
+        return self.panes.preset
+
+    def _sync_display_controls(self) -> None:
+        for widget, change in ((self.preset_box, lambda: self.preset_box.setCurrentIndex(
+                self.preset_box.findData(self.panes.preset))),
+                               (self.invert_box, lambda: self.invert_box.setChecked(
+                                   self.panes.inverted))):
+            widget.blockSignals(True)
+            change()
+            widget.blockSignals(False)
 
     def apply_preset(self, name: str) -> None:
-        """Window preset ``name`` (``gui.presets``) on every pane alike; "default" is the
-        case's own window. Computed from the case's reference image, never per pane."""
-        self.preset = name
-        if self.preset_box.currentData() != name:
-            self.preset_box.blockSignals(True)
-            self.preset_box.setCurrentIndex(self.preset_box.findData(name))
-            self.preset_box.blockSignals(False)
-        if self.trial is None:
-            return
-        views = self._visible_views()
-        if name == "default":
-            for view in views:
-                view.reset_window()
-            return
-        center, width = window_preset(name, self._film(self.trial.case, ORIGINAL))
-        for view in views:
-            view.set_window(center, width)
+        """Window preset ``name`` on every pane alike (``StudyPanes.apply_preset``)."""
+        self.panes.apply_preset(name)
+        self._sync_display_controls()
 
     def set_inverted(self, inverted: bool) -> None:
         """Invert every pane's greyscale (display only)."""
-        for view in self.views:
-            view.set_inverted(inverted)
-        if self.invert_box.isChecked() != inverted:
-            self.invert_box.setChecked(inverted)
+        self.panes.set_inverted(inverted)
+        self._sync_display_controls()
 
     def reset_view(self) -> None:
         """The case's default window, no inversion, the whole image in view, every pane."""
-        self.set_inverted(False)
-        self.apply_preset("default")
-        for view in self._visible_views():
-            view.fit()
+        self.panes.reset()
+        self._sync_display_controls()
 
     def display_state(self) -> dict:
-        """Per view: window (center, width, normalised), whether the film's VOI LUT is
-        on, inversion, zoom (screen px per image px); and the preset and linking."""
-        out = {"preset": self.preset, "linked": self.linked}
-        for name, view in zip(("left", "right"), self.views):
-            if view.isHidden() or view.film is None:
-                continue
-            (x0, x1), _ = view.view_box.viewRange()
-            c, w = view.window
-            out[name] = {"center": round(c, 5), "width": round(w, 5),
-                         "voi_lut": view.uses_film_lut, "inverted": view.inverted,
-                         "zoom": round(view.view_box.width() / max(x1 - x0, 1e-9), 5)}
-        return out
+        """The panes' display, stored with each answer (``StudyPanes.display_state``)."""
+        return self.panes.display_state()
 
     def pane_display(self, view: FilmView) -> dict:
-        """Everything about how ``view`` draws its image except the pixel values (for the
-        blinding test): grid, dtype, scale, window, LUT, inversion, smoothing, range."""
-        (x0, x1), (y0, y1) = view.view_box.viewRange()
-        return {"shape": tuple(view.image.shape), "dtype": str(view.image.dtype),
-                "image_scale": view.image_scale, "film_shape": view.film.shape,
-                "window": view.window, "voi_lut": view.uses_film_lut,
-                "inverted": view.inverted, "smooth": view.smooth,
-                "auto_downsample": view.image_item.autoDownsample,
-                "aspect": view.view_box.state["aspectLocked"],
-                "view_range": (x0, x1, y0, y1), "size": (view.view_box.width(),
-                                                         view.view_box.height())}
+        """How ``view`` draws, all but the pixels (``StudyPanes.pane_display``)."""
+        return self.panes.pane_display(view)
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         """Fit the images again once the panes have their real size."""
         super().showEvent(event)
-        for view in self._visible_views():
-            view.fit()
+        self.panes.fit()
 
     def closeEvent(self, event) -> None:
         """Close the reader's database; committed answers are already on disk."""

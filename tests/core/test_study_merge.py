@@ -111,3 +111,26 @@ def test_a_foreign_reader_file_in_the_study_folder_is_refused(sites, tmp_path, c
     one_line_exit_2(capsys, ["study", "summary", a], "eve.sqlite belongs to a different study")
     one_line_exit_2(capsys, ["study", "read", a, "--reader", "eve"], "different study")
     assert snapshot(a) == before
+
+
+def test_an_unanswered_local_file_of_the_reader_is_replaced(sites, capsys):
+    study, a, b, _ = sites
+    ReaderStore(a, "joe", study).close()     # joe opened the study here, answered nothing
+    answer_all(b, "joe")                     # and read it at workstation B
+    assert main(["study", "merge", str(a), str(b / "readers/joe.sqlite")]) == 0
+    assert "added" in capsys.readouterr().out
+    assert len([r for r in load_answers(a) if r["reader"] == "joe"]) == 8
+
+
+def test_a_local_file_with_a_live_write_ahead_log_is_not_replaced(sites, capsys):
+    study, a, b, _ = sites
+    store = ReaderStore(a, "kim", study)     # a reading window open on it, nothing answered
+    store._con.execute("INSERT INTO meta VALUES ('note', 'open')")  # a frame in the log
+    answer_all(b, "kim")
+    try:
+        one_line_exit_2(capsys, ["study", "merge", a, b / "readers/kim.sqlite"],
+                        "unfinished write-ahead log")
+    finally:
+        store.close()
+    assert main(["study", "merge", str(a), str(b / "readers/kim.sqlite")]) == 0  # closed
+    assert len([r for r in load_answers(a) if r["reader"] == "kim"]) == 8

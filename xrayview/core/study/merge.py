@@ -8,7 +8,8 @@ Each file is checked before anything is written:
   * its reader does not collide: when ``DIR/readers/<reader>.sqlite`` exists already, the
     two must hold exactly the same schedule and answers (then the file is skipped);
     the same reader name with different answers is refused, as are two given files of
-    one reader that differ.
+    one reader that differ (a file here with no answers at all, made when the reader
+    only opened the study, is replaced).
 Only then is each new file copied in, atomically (``atomic_write`` of SQLite's
 serialised image of the database: the copy is whole or absent). Sources are never
 written (read-only connections).
@@ -91,6 +92,17 @@ def _check(path: Path, study: Study, digest: str) -> _Checked:
     return _Checked(path, reader, content, image)
 
 
+def _side_files(dest: Path) -> list[Path]:
+    """The WAL side files beside ``dest``; StudyError if its log holds data (a reading
+    window may have it open, or it was not closed): such a log would be applied to the
+    new file."""
+    wal, shm = Path(f"{dest}-wal"), Path(f"{dest}-shm")
+    if wal.is_file() and wal.stat().st_size > 0:
+        raise StudyError(f"{dest.name} in the study has an unfinished write-ahead log (is "
+                         "a reading window open on it?); close it and merge again.")
+    return [wal, shm]
+
+
 def merge_reader_dbs(root: str | Path, study: Study, sources: list[str | Path]
                      ) -> list[MergeResult]:
     """Check every file in ``sources`` against the study folder ``root``, then copy the new
@@ -108,6 +120,8 @@ def merge_reader_dbs(root: str | Path, study: Study, sources: list[str | Path]
                 raise StudyError(f"{plan[c.reader].source.name} and {c.source.name} are both "
                                  f"reader {c.reader} with different answers.")
             status = "skipped"
+        elif dest.exists() and _check(dest, study, digest).content[1] == ():
+            plan[c.reader] = c  # opened here but never answered: nothing to lose
         elif dest.exists():
             existing = _check(dest, study, digest)
             if existing.content != c.content:
@@ -118,8 +132,11 @@ def merge_reader_dbs(root: str | Path, study: Study, sources: list[str | Path]
         else:
             plan[c.reader] = c
         results.append(MergeResult(c.source, c.reader, len(c.content[1]), status))
+    stale = {reader: _side_files(reader_db_path(root, reader)) for reader in plan}
     if plan:
         (root / "readers").mkdir(parents=True, exist_ok=True)
     for reader, c in plan.items():
+        for side in stale[reader]:  # empty leftovers of an earlier connection
+            side.unlink(missing_ok=True)
         atomic_write(reader_db_path(root, reader), lambda fh, data=c.image: fh.write(data))
     return results

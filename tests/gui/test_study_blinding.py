@@ -168,3 +168,27 @@ def test_a_voi_lut_is_the_start_of_every_pane(tmp_path, models, qtbot):
         qtbot.keyClick(win, key)
     shown = win.store.latest(0)["display"]
     assert shown["left"]["voi_lut"] and shown["right"]["voi_lut"]
+
+
+def test_the_real_15_bit_monochrome1_cr_keeps_its_window(tmp_path, models, qtbot,
+                                                          pydicom_data_dir):
+    """pydicom-data's RG1_UNCR.dcm (CR, 15 bits stored, MONOCHROME1): its window reaches
+    the study and the reading window starts on it."""
+    src = tmp_path / "src"
+    src.mkdir()
+    film_path = pydicom_data_dir / "RG1_UNCR.dcm"
+    (src / "study.toml").write_text(
+        f'[study]\ndesign = "single"\nseed = 1\ncrop = 64\n[cases]\nfilms = ["{film_path}"]\n'
+        '[conditions.original]\n[conditions.bicubic_x2]\nmodel = "none"\nscale = 2\n'
+        + SINGLE_QUESTIONS)
+    root = tmp_path / "study"
+    drain(prepare_study(load_study(src / "study.toml"), root, device="cpu"))
+    film = load_film(film_path)
+    disp = load_display(root, "c01")
+    assert (disp["photometric"], disp["bits_stored"]) == ("MONOCHROME1", 15)
+    assert disp["window"] == pytest.approx([film.windows[0].center, film.windows[0].width])
+    win = StudyWindow(root, "cr")
+    qtbot.addWidget(win)
+    win.show()
+    assert win.views[0].window == pytest.approx(tuple(disp["window"]))
+    assert win.views[0].image.shape == (128, 128)

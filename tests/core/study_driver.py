@@ -33,10 +33,12 @@ def simulated_scores(study, trial, rng) -> dict:
     return out
 
 
-def answer_all(root, reader: str, delay: float = 0.0, echo: bool = False) -> int:
-    """Answer every unanswered trial of ``reader``; returns how many were answered."""
+def answer_all(root, reader: str, delay: float = 0.0, echo: bool = False,
+               seed_offset: int = 0) -> int:
+    """Answer every unanswered trial of ``reader``; returns how many were answered.
+    ``seed_offset`` changes the simulated answers (another session of the same reader)."""
     study = load_prepared(root)
-    rng = np.random.default_rng([study.seed, reader_key(reader), 99])
+    rng = np.random.default_rng([study.seed, reader_key(reader), 99 + seed_offset])
     n = 0
     with ReaderStore(root, reader, study) as store:
         while (idx := store.next_index()) is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.core.study_factory import make_study
@@ -60,10 +62,69 @@ def test_training_film_may_not_be_a_case(tmp_path):
         load_study(path)
 
 
-def test_bundled_example_loads(cxr_dir):
+def test_bundled_example_loads():
     from xrayview.core.resources import resource_path
 
-    s = load_study(resource_path("study_example.toml"))
-    assert s.design == "paired" and len([c for c in s.cases if not c.training]) == 4
+    s = load_study(resource_path("study_example.toml"))  # no corpus needed
+    assert s.design == "paired" and len([c for c in s.cases if not c.training]) == 3
     assert {c.name for c in s.conditions} >= {"original", "srcnn_x2", "vdsr_x2",
                                                "vdsr_x2_dehaze"}
+
+
+def test_cases_from_a_folder_of_films(tmp_path):
+    path = make_study(tmp_path)
+    text = path.read_text()
+    start, end = text.index("[cases]"), text.index("[training]")
+    (tmp_path / "films" / "notes.txt").write_text("not a film")
+    path.write_text(text[:start] + '[cases]\nfolder = "films"\n' + text[end:])
+    s = load_study(path)
+    names = [Path(c.path).name for c in s.cases]
+    # every film of the folder, sorted, except the training one (listed under training)
+    assert names == ["patient_secret_00.png", "patient_secret_01.png",
+                     "patient_secret_02.png", "patient_secret_03.png"]
+    assert [c.training for c in s.cases] == [False, False, False, True]
+    path.write_text(text[:start] + '[cases]\nfolder = "nowhere"\n' + text[end:])
+    with pytest.raises(StudyError, match="cases.folder: folder not found: nowhere"):
+        load_study(path)
+    path.write_text(text[:start] + '[cases]\nfolder = "films"\nfilms = ["x.png"]\n'
+                    + text[end:])
+    with pytest.raises(StudyError, match="either 'films' or 'folder'"):
+        load_study(path)
+
+
+def test_single_design_example_loads():
+    from xrayview.core.resources import resource_path
+
+    s = load_study(resource_path("study_example_single.toml"))
+    assert s.design == "single" and {q.kind for q in s.questions} == {"likert"}
+    assert [c.path for c in s.cases] == [
+        c.path for c in load_study(resource_path("study_example.toml")).cases]
+
+
+def test_example_study_runs_from_a_fresh_clone(tmp_path, monkeypatch, capsys):
+    """Every film of the bundled example is inside the repository; it prepares (tiny
+    models, small crop to keep the test short) and its films have their attribution."""
+    from tests.core.model_factory import make_models_dir
+    from xrayview.cli import main
+    from xrayview.core.models.registry import MODELS_ENV
+    from xrayview.core.resources import resource_path
+
+    example = resource_path("study_example.toml")
+    repo = example.resolve().parents[1]
+    s = load_study(example)
+    assert len(s.cases) == 4 and sum(c.training for c in s.cases) == 1
+    for case in s.cases:
+        film = Path(case.path)
+        assert repo in film.parents, film                       # no film outside the repo
+        assert (film.parent / "ATTRIBUTION.md").is_file()
+        assert film.name.removeprefix("nih_").removeprefix("chest_pa_nih_") in (
+            film.parent / "ATTRIBUTION.md").read_text()
+    monkeypatch.setenv(MODELS_ENV, str(make_models_dir(tmp_path / "models")))
+    small = tmp_path / "resources" / "study_example.toml"  # same folder depth: paths hold
+    small.parent.mkdir()
+    for sub in ("sample", "study_films"):
+        (small.parent / sub).symlink_to(example.parent / sub)
+    small.write_text(example.read_text().replace("crop = 512", "crop = 32"))
+    out = tmp_path / "my_study"
+    assert main(["study", "prepare", str(small), "--out", str(out), "--device", "cpu"]) == 0
+    assert "20 made" in capsys.readouterr().out

@@ -54,7 +54,12 @@ def test_prepare_is_deterministic_and_skips_done_work(tmp_path, tiny_models):
     # the PNG carries the recipe it was made with
     assert read_provenance(png)["recipe"] == meta["recipe_as_run"]
     assert load_film(png).pixels.shape == (96, 96)
-    assert load_film(image_path(tmp_path / "a", "c01", "original")).pixels.shape == (48, 48)
+    # the original is on the same x2 grid: the film resampled by the reference bicubic
+    original = load_film(image_path(tmp_path / "a", "c01", "original")).pixels
+    assert original.shape == (96, 96) and meta["grid"] == [96, 96]
+    from xrayview.core.enhance.super_resolution import upsample
+    want = upsample(load_film(study.cases[0].path).pixels, 2)
+    assert np.abs(original - want).max() <= 0.5 / 65535 + 1e-6
     # again: everything skipped, same records
     progress2, prov2 = _run(study, tmp_path / "a")
     assert [p.status for p in progress2] == ["skipped"] * 6 and prov2 == prov

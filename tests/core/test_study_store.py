@@ -97,3 +97,65 @@ def test_sigkill_mid_study_loses_no_committed_answer(study_dir):
     assert [int(x) for x in out.stdout.split()] == list(range(resume, len(st.trials)))
     rows = [r for r in load_answers(root) if r["reader"] == "carol"]
     assert sorted(r["index"] for r in rows) == list(range(len(st.trials)))
+
+
+def test_revisions_are_new_rows_and_analysis_uses_the_latest(study_dir, tmp_path):
+    from xrayview.core.study.analysis import write_csv
+
+    root, study = study_dir
+    with ReaderStore(root, "alice", study) as st:
+        assert st.record(0, {"overall": 1, "preferred": "left"}, 2.0) == 0
+        assert st.record(1, {"overall": 0, "preferred": "left"}, 2.0) == 0
+        assert st.record(0, {"overall": -2, "preferred": "right"}, 1.0, revise=True) == 1
+        assert st.record(0, {"overall": 2, "preferred": "right"}, 1.5, revise=True) == 2
+        assert st.latest(0)["scores"] == {"overall": 2, "preferred": "right"}
+        assert st.latest(0)["revision"] == 2 and st.latest(5) is None
+        assert st.answered() == {0, 1} and st.next_index() == 2 and st.revisions() == 2
+    latest = load_answers(root)
+    assert [(r["index"], r["revision"], r["scores"]["overall"]) for r in latest] == [
+        (0, 2, 2), (1, 0, 0)]
+    every = load_answers(root, all_revisions=True)
+    assert [(r["index"], r["revision"], r["latest"]) for r in every] == [
+        (0, 0, False), (0, 1, False), (0, 2, True), (1, 0, True)]
+    assert write_csv(study, every, tmp_path / "all.csv") == 4  # revisions are exported
+    assert "revision,latest" in (tmp_path / "all.csv").read_text().splitlines()[0]
+
+
+def test_a_database_from_before_revisions_is_read_and_migrated(study_dir):
+    import sqlite3
+
+    root, study = study_dir
+    with ReaderStore(root, "old", study) as st:
+        trials = st.trials
+    path = root / "readers" / "old.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript("DROP TABLE answers; CREATE TABLE answers (idx INTEGER PRIMARY KEY "
+                      "REFERENCES trials(idx), scores TEXT NOT NULL, time_s REAL NOT NULL, "
+                      "display TEXT NOT NULL, answered_at REAL NOT NULL);"
+                      "INSERT INTO answers VALUES (0, '{\"overall\": 1, \"preferred\": "
+                      "\"left\"}', 3.0, '{}', 1.0);")
+    con.close()
+    assert [(r["index"], r["revision"]) for r in load_answers(root)] == [(0, 0)]
+    with ReaderStore(root, "old", study) as st:   # migrated on first write access
+        assert st.trials == trials and st.next_index() == 1
+        assert st.record(0, {"overall": 2, "preferred": "left"}, 1.0, revise=True) == 1
+    assert [r["scores"]["overall"] for r in load_answers(root, all_revisions=True)] == [1, 2]
+
+
+def test_by_case_order_keeps_a_case_together_and_random_order_does_not(study_dir):
+    import dataclasses
+
+    _, study = study_dir
+    assert study.order == "by_case"
+    trials = reader_schedule(study, "alice")
+    blocks = [t.case for t in trials]
+    runs = [c for i, c in enumerate(blocks) if i == 0 or blocks[i - 1] != c]
+    assert len(runs) == len(set(blocks)) == 8          # each case read in one go
+    assert runs != sorted(runs)                        # cases shuffled
+    per_case = {c: [t.condition for t in trials if t.case == c] for c in runs}
+    assert len({tuple(v) for v in per_case.values()}) == 2  # conditions shuffled per case
+    mixed = reader_schedule(dataclasses.replace(study, order="random"), "alice")
+    cases = [t.case for t in mixed]
+    assert len([c for i, c in enumerate(cases) if i == 0 or cases[i - 1] != c]) > 8
+    assert sorted((t.case, t.condition) for t in mixed) == sorted(
+        (t.case, t.condition) for t in trials)

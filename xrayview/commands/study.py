@@ -1,18 +1,18 @@
-"""``xrayview study prepare|read|export|summary``: reader studies from the command line."""
+"""``xrayview study prepare|read|export|merge|summary``: reader studies from the command line."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from xrayview.commands import EXIT_OK, BadInput
 
 
 def add_study_parser(sub) -> None:
-    """Add ``study`` and its four subcommands to the CLI's subparsers."""
-    s = sub.add_parser("study", help="blinded reader studies: prepare, read, export, summary",
+    """Add ``study`` and its subcommands to the CLI's subparsers."""
+    s = sub.add_parser("study",
+                       help="blinded reader studies: prepare, read, export, merge, summary",
                        description="Reader studies: see resources/study_example.toml.")
     ss = s.add_subparsers(dest="study_command", metavar="STEP", required=True)
     p = ss.add_parser("prepare", help="compute every image of a study once (skips done work)")
@@ -27,9 +27,15 @@ def add_study_parser(sub) -> None:
     e = ss.add_parser("export", help="one CSV row per answer of every reader")
     e.add_argument("dir", metavar="DIR")
     e.add_argument("--out", required=True, metavar="CSV")
+    g = ss.add_parser("merge", help="add reader databases read on other workstations")
+    g.add_argument("dir", metavar="STUDY", help="the prepared study folder")
+    g.add_argument("sources", metavar="READER_DB", nargs="+",
+                   help="reader databases (NAME.sqlite) from the same study")
     m = ss.add_parser("summary", help="per-condition statistics and inter-reader agreement")
     m.add_argument("dir", metavar="DIR")
     m.add_argument("--json", action="store_true", help="print JSON")
+    m.add_argument("--plot", metavar="FILE", default=None,
+                   help="also write the VGC curves (likert questions) as a PNG")
 
 
 def _prepared(path: str):
@@ -61,10 +67,13 @@ def _prepare(args: argparse.Namespace) -> int:
 
 
 def _read(args: argparse.Namespace) -> int:
-    from xrayview.core.study.store import reader_db_path
+    from xrayview.core.study.prepare import check_prepared_images
+    from xrayview.core.study.store import ReaderStore, reader_db_path
 
-    _prepared(args.dir)
+    study = _prepared(args.dir)
     reader_db_path(args.dir, args.reader)  # validates the name before Qt starts
+    ReaderStore(args.dir, args.reader, study).close()  # a damaged database: one line
+    check_prepared_images(study, args.dir)
     from xrayview.gui.study_window import run_reader
 
     return run_reader(args.dir, args.reader)
@@ -74,11 +83,23 @@ def _export(args: argparse.Namespace) -> int:
     from xrayview.core.study.analysis import write_csv
     from xrayview.core.study.store import load_answers
 
+    from xrayview.core.study.outputs import check_output
+
     study = _prepared(args.dir)
-    if not Path(args.out).resolve().parent.is_dir():
-        raise BadInput(f"folder of --out does not exist: {args.out}")
-    n = write_csv(study, load_answers(args.dir), args.out)
+    out = check_output(args.out, args.dir, study)
+    n = write_csv(study, load_answers(args.dir, all_revisions=True, study=study), out)
     print(f"wrote {n} answers to {args.out}")
+    return EXIT_OK
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from xrayview.core.study.merge import merge_reader_dbs
+
+    study = _prepared(args.dir)
+    for r in merge_reader_dbs(args.dir, study, args.sources):
+        what = ("added" if r.status == "added" else
+                "skipped (the same answers are already in the study)")
+        print(f"{r.source.name}: reader {r.reader}, {r.answers} answers: {what}")
     return EXIT_OK
 
 
@@ -87,11 +108,22 @@ def _summary(args: argparse.Namespace) -> int:
     from xrayview.core.study.store import load_answers
 
     study = _prepared(args.dir)
-    rows = load_answers(args.dir)
+    rows = load_answers(args.dir, study=study)
     if not any(not r["training"] for r in rows):
         raise BadInput(f"no answers yet in {args.dir}.")
+    plot = None
+    if args.plot:
+        from xrayview.core.study.outputs import check_output
+
+        plot = check_output(args.plot, args.dir, study, what="--plot")
     summary = summarise(study, rows)
+    if plot is not None:
+        from xrayview.core.study.vgc_plot import write_vgc_plot
+
+        write_vgc_plot(summary, plot)
     print(json.dumps(summary, indent=2) if args.json else summary_text(summary))
+    if plot is not None:
+        print(f"wrote the VGC curves to {plot}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -99,7 +131,8 @@ def run_study(args: argparse.Namespace) -> int:
     """Dispatch ``xrayview study STEP``; StudyError becomes exit code 2 (one line)."""
     from xrayview.core.study.definition import StudyError
 
-    steps = {"prepare": _prepare, "read": _read, "export": _export, "summary": _summary}
+    steps = {"prepare": _prepare, "read": _read, "export": _export, "merge": _merge,
+             "summary": _summary}
     try:
         return steps[args.study_command](args)
     except StudyError as exc:

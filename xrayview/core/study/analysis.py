@@ -14,11 +14,14 @@ signed-rank of the per-case score against 0; 2afc: two-sided binomial test of th
 choices against 0.5. Inter-reader agreement, over the (case, condition) items every
 reader answered: quadratic-weighted Cohen's kappa with exactly 2 readers, ICC(2,1)
 (two-way random effects, absolute agreement, single rater; Shrout & Fleiss) with 3+.
+For likert questions also visual grading characteristics (``vgc``: AUC_VGC of each
+condition against the original, per reader and pooled, with a case-bootstrap CI).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -27,9 +30,12 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from xrayview.core.io.files import atomic_write
 from xrayview.core.study.definition import Question, Study
+from xrayview.core.study.vgc import vgc_analysis, vgc_text
 
 SIDES = ("left", "right")
+DISPLAY_KEYS = ("center", "width", "voi_lut", "inverted", "zoom")
 
 
 def normalised(q: Question, row: dict[str, Any]) -> float:
@@ -43,31 +49,39 @@ def normalised(q: Question, row: dict[str, Any]) -> float:
 
 
 def export_rows(study: Study, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One flat dict per answer (CSV columns), training trials included and marked."""
+    """One flat dict per answer (CSV columns), training trials included and marked;
+    every revision of an answer is a row (``revision`` 0, 1, ...; ``latest`` marks the
+    one analysis uses)."""
     out = []
     for r in rows:
         flat = {k: r[k] for k in ("reader", "index", "case", "condition", "side", "training")}
+        flat["revision"], flat["latest"] = r.get("revision", 0), r.get("latest", True)
         for q in study.questions:
             flat[q.id] = r["scores"][q.id]
         flat["time_s"] = round(r["time_s"], 3)
+        flat["preset"] = r["display"].get("preset", "")
         for view in SIDES:
             d = r["display"].get(view, {})
-            for key in ("center", "width", "zoom"):
+            for key in DISPLAY_KEYS:
                 flat[f"{view}_{key}"] = d.get(key, "")
         out.append(flat)
     return out
 
 
 def write_csv(study: Study, rows: list[dict[str, Any]], path: str | Path) -> int:
-    """Write :func:`export_rows` to ``path``; returns the number of rows."""
+    """Write :func:`export_rows` to ``path`` atomically (``atomic_write``: the whole CSV or
+    nothing; ExportError on failure, the previous file untouched); returns the row count.
+    The caller checks ``path`` first (``outputs.check_output``)."""
     flat = export_rows(study, rows)
-    cols = (["reader", "index", "case", "condition", "side", "training"]
-            + [q.id for q in study.questions] + ["time_s"]
-            + [f"{v}_{k}" for v in SIDES for k in ("center", "width", "zoom")])
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols)
-        w.writeheader()
-        w.writerows(flat)
+    cols = (["reader", "index", "case", "condition", "side", "training", "revision",
+             "latest"] + [q.id for q in study.questions] + ["time_s", "preset"]
+            + [f"{v}_{k}" for v in SIDES for k in DISPLAY_KEYS])
+    text = io.StringIO(newline="")
+    w = csv.DictWriter(text, fieldnames=cols)
+    w.writeheader()
+    w.writerows(flat)
+    data = text.getvalue().encode("utf-8")
+    atomic_write(Path(path), lambda fh: fh.write(data))
     return len(flat)
 
 
@@ -160,8 +174,9 @@ def agreement(study: Study, q: Question, rows) -> dict[str, Any]:
 
 def summarise(study: Study, rows: list[dict[str, Any]], n_boot: int = 2000) -> dict[str, Any]:
     """Summary statistics per question and condition (see the module docstring)."""
-    rows = [r for r in rows if not r["training"]]
+    rows = [r for r in rows if not r["training"] and r.get("latest", True)]
     rng = np.random.default_rng(study.seed)
+    vgc_rng = np.random.default_rng([study.seed, 1])  # VGC's own stream (same seed)
     out: dict[str, Any] = {"design": study.design, "answers": len(rows),
                            "readers": sorted({r["reader"] for r in rows}), "questions": {}}
     conds = [c.name for c in study.conditions
@@ -177,6 +192,9 @@ def summarise(study: Study, rows: list[dict[str, Any]], n_boot: int = 2000) -> d
                          "ci95": [lo, hi], **_test(study, q, rows, cond)}
         out["questions"][q.id] = {"kind": q.kind, "conditions": per,
                                   "agreement": agreement(study, q, rows)}
+        if q.kind == "likert":  # ordinal absolute ratings: VGC against the original
+            out["questions"][q.id]["vgc"] = vgc_analysis(
+                rows, q.id, [float(v) for v in q.values], conds, vgc_rng, n_boot)
     return out
 
 
@@ -198,4 +216,6 @@ def summary_text(summary: dict[str, Any]) -> str:
         val = "n/a" if a["value"] is None else f"{a['value']:.3f}"
         lines.append(f"  agreement: {a['statistic'] or 'n/a'} = {val} "
                      f"({a['readers']} readers, {a['items']} items)")
+        if qs.get("vgc"):
+            lines += vgc_text(qs["vgc"])
     return "\n".join(lines)

@@ -1,7 +1,9 @@
 """Study definition: a TOML file read with ``tomllib`` and validated into a ``Study``.
 
 Every problem raises :class:`StudyError` with one plain line naming the key at fault.
-Film paths are relative to the study file. See ``resources/study_example.toml``.
+Film paths are relative to the study file; ``[cases] folder = "DIR"`` (or the same under
+``[training]``) takes every film in a folder, sorted by name, training films left out of
+the cases. See ``resources/study_example.toml``.
 
 Designs and question kinds:
   * ``single``: one image per trial (every case x every condition, ``original`` included);
@@ -9,6 +11,11 @@ Designs and question kinds:
   * ``paired``: a condition beside the original, left/right random per trial; kinds
     ``vga`` (right image relative to the left one, -2..+2; analysis turns it into
     "condition relative to original") and ``2afc`` (which image is better: left/right).
+
+Keys of ``[study]``: title, design, seed (an integer 0..2**32-1), readers, crop,
+``order`` ("by_case": a case's conditions read one after the other, in a random order;
+"random": all trials mixed) and ``link_views`` (true: the panes share zoom, pan and
+window/level).
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ DEFAULT_LABELS = {
     "2afc": ["left", "right"],
 }
 VALUES = {"likert": [1, 2, 3, 4, 5], "vga": [-2, -1, 0, 1, 2], "2afc": ["left", "right"]}
+MAX_SEED = 2**32 - 1
+ORDERS = ("by_case", "random")
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -98,6 +107,8 @@ class Study:
     questions: list[Question]
     readers: list[str] = field(default_factory=list)
     crop: int = 0
+    order: str = "by_case"
+    link_views: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data (for ``study.json`` in a prepared folder)."""
@@ -105,11 +116,29 @@ class Study:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Study:
-        """Inverse of :meth:`as_dict`."""
-        return cls(d["title"], d["design"], d["seed"], [Case(**c) for c in d["cases"]],
-                   [Condition(**c) for c in d["conditions"]],
-                   [Question(**q) for q in d["questions"]], list(d["readers"]),
-                   int(d.get("crop", 0)))
+        """Inverse of :meth:`as_dict` (StudyError for a seed out of range)."""
+        study = cls(d["title"], d["design"], check_seed(d["seed"]),
+                    [Case(**c) for c in d["cases"]],
+                    [Condition(**c) for c in d["conditions"]],
+                    [Question(**q) for q in d["questions"]], list(d["readers"]),
+                    int(d.get("crop", 0)), str(d.get("order", "by_case")),
+                    bool(d.get("link_views", True)))
+        if study.order not in ORDERS:
+            raise StudyError(f"study: order must be 'by_case' or 'random', not {study.order!r}.")
+        return study
+
+    @property
+    def grid_scale(self) -> int:
+        """Prepared-image pixels per film pixel, the same for every condition: the largest
+        condition scale (every image of a case is prepared on that one grid)."""
+        return max(c.scale for c in self.conditions)
+
+
+def check_seed(seed: Any) -> int:
+    """``seed`` if it is an integer 0..2**32-1, else StudyError (one line)."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        raise StudyError(f"study: seed must be an integer from 0 to {MAX_SEED}, not {seed!r}.")
+    return seed
 
 
 def _need(table: dict, key: str, kind: type | tuple, where: str) -> Any:
@@ -202,6 +231,27 @@ def _cases(raw: Any, base: Path, key: str, prefix: str) -> list[Case]:
     return out
 
 
+FILM_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".dcm")
+
+
+def _folder_films(table: dict, base: Path, key: str, skip: set[str]) -> list[str]:
+    """The films of ``table["folder"]`` (relative to ``base``), sorted by name, as paths
+    relative to ``base``; files in ``skip`` (absolute) are left out."""
+    if "films" in table:
+        raise StudyError(f"{key}: give either 'films' or 'folder', not both.")
+    rel = table["folder"]
+    if not isinstance(rel, str) or not rel:
+        raise StudyError(f"{key}.folder: must be a folder path (relative to the study file).")
+    folder = (base / rel).resolve()
+    if not folder.is_dir():
+        raise StudyError(f"{key}.folder: folder not found: {rel}")
+    found = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                   and p.suffix.lower() in FILM_SUFFIXES and str(p) not in skip)
+    if not found:
+        raise StudyError(f"{key}.folder: no films ({', '.join(FILM_SUFFIXES)}) in {rel}")
+    return [str(p) for p in found]
+
+
 def parse_study(data: dict[str, Any], base: Path) -> Study:
     """Validate a parsed TOML document; film paths are resolved against ``base``."""
     study = data.get("study")
@@ -211,7 +261,7 @@ def parse_study(data: dict[str, Any], base: Path) -> Study:
     design = _need(study, "design", str, "study")
     if design not in DESIGNS:
         raise StudyError(f"study: design must be 'single' or 'paired', not {design!r}.")
-    seed = _need(study, "seed", int, "study")
+    seed = check_seed(_need(study, "seed", int, "study"))
     readers = study.get("readers", [])
     if not isinstance(readers, list) or not all(isinstance(r, str) and _NAME.match(r)
                                                 for r in readers):
@@ -219,6 +269,12 @@ def parse_study(data: dict[str, Any], base: Path) -> Study:
     crop = study.get("crop", 0)
     if not isinstance(crop, int) or isinstance(crop, bool) or not (crop == 0 or crop >= 16):
         raise StudyError(f"study: crop must be 0 (whole film) or at least 16, not {crop!r}.")
+    order = study.get("order", "by_case")
+    if order not in ORDERS:
+        raise StudyError(f"study: order must be 'by_case' or 'random', not {order!r}.")
+    link = study.get("link_views", True)
+    if not isinstance(link, bool):
+        raise StudyError("study: link_views must be true or false.")
     conds_raw = data.get("conditions")
     if not isinstance(conds_raw, dict) or not conds_raw:
         raise StudyError("missing [conditions]: at least 'original' and one other.")
@@ -233,14 +289,25 @@ def parse_study(data: dict[str, Any], base: Path) -> Study:
     questions = [_question(i, q, design) for i, q in enumerate(qs_raw)]
     if len({q.id for q in questions}) != len(questions):
         raise StudyError("questions: two questions share an id.")
-    cases = _cases(_need(data, "cases", dict, "file").get("films"), base, "cases.films", "c")
+    training_tab = data.get("training", {})
+    if not isinstance(training_tab, dict):
+        raise StudyError("training: must be a table (films = [...] or folder = ...).")
+    training = (_folder_films(training_tab, base, "training", set())
+                if "folder" in training_tab else training_tab.get("films", []))
+    cases_tab = _need(data, "cases", dict, "file")
+    films = cases_tab.get("films")
+    if "folder" in cases_tab:  # every film of the folder except the training ones
+        films = _folder_films(cases_tab, base, "cases",
+                              {str((base / t).resolve()) for t in training
+                               if isinstance(t, str)})
+    cases = _cases(films, base, "cases.films", "c")
     if not cases:
         raise StudyError("cases.films: at least one film.")
-    training = data.get("training", {}).get("films", [])
     cases += _cases(training, base, "training.films", "t")
     if len({c.path for c in cases}) != len(cases):
         raise StudyError("training.films: a training film is also a study case.")
-    return Study(str(title), design, seed, cases, conditions, questions, readers, crop)
+    return Study(str(title), design, seed, cases, conditions, questions, readers, crop,
+                 order, link)
 
 
 def load_study(path: str | Path) -> Study:

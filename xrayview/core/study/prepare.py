@@ -5,13 +5,25 @@ Layout of a prepared folder ``DIR``::
     DIR/study.json                 the validated definition (what the reading window uses)
     DIR/images/<case>_<cond>.png   16-bit PNG, float32 [0, 1] quantised (``save_film``)
     DIR/images/<case>_<cond>.json  provenance: source film sha256, the condition's recipe,
-                                   weights sha256, dehazing steps run, image sha256
+                                   weights sha256, dehazing steps run, grid, image sha256
+    DIR/display/<case>.json        the film's own display: its DICOM window(s) or VOI LUT,
+                                   photometric interpretation (MONOCHROME1 is inverted on
+                                   load) and bit depth; the reader starts on that window
     DIR/readers/<NAME>.sqlite      one answer database per reader (``store``)
 
-The original condition is also written as a PNG, so reading needs nothing but ``DIR``
-(no source file names, no DICOM tags). Work is deterministic (same inputs, weights and
-device -> same pixels; CPU inference is deterministic) and an image whose PNG and
-provenance exist with a matching hash and recipe is skipped.
+Blinding by construction: every image of a case is on one pixel grid, the film (or its
+central crop) x ``Study.grid_scale`` (the largest condition scale), 16-bit greyscale PNG,
+float32 [0, 1] quantised the same way. A condition whose scale is smaller is made at its
+own scale by the pipeline and then resampled to the grid, and the original is the film
+resampled to the grid, both by THE reference method: bicubic interpolation
+(``degrade.upscale``: torch bicubic, a = -0.75, clamped to [0, 1]), the same that
+pre-upsamples the networks' input. So with a x2 grid the original is pixel for pixel the
+``bicubic_x2`` condition, and no image can be told from the others by its size, pixel
+grid or bit depth, only by its content. The original condition is also written as a
+PNG, so reading needs nothing but ``DIR`` (no source file names, no DICOM tags). Work
+is deterministic (same inputs, weights and device -> same pixels; CPU inference is
+deterministic) and an image whose PNG and provenance exist with a matching hash and
+recipe is skipped.
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 
 from xrayview import __version__
 from xrayview.core.io.files import atomic_write
@@ -55,10 +68,61 @@ def image_path(root: Path, case: str, condition: str) -> Path:
     return Path(root) / "images" / f"{case}_{condition}.png"
 
 
-def _recipe(cond: Condition, source_sha: str, crop: int) -> dict:
+def display_path(root: Path, case: str) -> Path:
+    """Where a case's display settings (the film's own window) live."""
+    return Path(root) / "display" / f"{case}.json"
+
+
+def _recipe(cond: Condition, source_sha: str, crop: int, grid_scale: int) -> dict:
     """What decides a prepared image's pixels (an image made with the same is reused)."""
     return {"condition": cond.name, "recipe": cond.recipe().to_dict(),
-            "source_sha256": source_sha, "crop": crop}
+            "source_sha256": source_sha, "crop": crop, "grid_scale": grid_scale,
+            "grid_method": GRID_METHOD}
+
+
+GRID_METHOD = "bicubic (torch, a=-0.75, align_corners=False), clamped to [0, 1]"
+
+
+def to_grid(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``image`` float32 (h, w) in [0, 1] resampled to ``shape`` by the reference method
+    (bicubic, as the networks' pre-upsampling), clamped to [0, 1]; unchanged (a copy) if
+    it is on that grid already."""
+    x = np.ascontiguousarray(image, dtype=np.float32)
+    if x.shape == tuple(shape):
+        return x.copy()
+    import torch
+
+    from xrayview.core.quality.degrade import upscale
+
+    with torch.inference_mode():
+        t = upscale(torch.from_numpy(x)[None, None], 1, size=tuple(shape))
+        return t.clamp_(0.0, 1.0)[0, 0].numpy().copy()
+
+
+def film_display(film) -> dict:
+    """The film's own display defaults (JSON): the first DICOM window as [center, width]
+    in normalised units (or None), every window, the VOI LUT resampled over [0, 1] (or
+    None), photometric interpretation, whether it was inverted on load (MONOCHROME1),
+    bits stored and the source format."""
+    lut = film.display_lut
+    return {"window": ([film.windows[0].center, film.windows[0].width] if film.windows
+                       else None),
+            "windows": [{"center": w.center, "width": w.width, "explanation": w.explanation}
+                        for w in film.windows],
+            "voi_lut": None if lut is None else [round(float(v), 6) for v in lut],
+            "photometric": film.photometric, "inverted_on_load": bool(film.inverted),
+            "bits_stored": int(film.bits_stored), "source_format": film.source_format}
+
+
+def load_display(root: str | Path, case: str) -> dict:
+    """A case's display settings (``film_display``); the neutral [0, 1] window for a
+    folder prepared before they were recorded."""
+    try:
+        return json.loads(display_path(Path(root), case).read_text())
+    except FileNotFoundError:
+        return {"window": None, "windows": [], "voi_lut": None}
+    except (OSError, ValueError) as exc:
+        raise StudyError(f"display settings of {case} are damaged: {exc}") from None
 
 
 def _is_done(png: Path, recipe: dict) -> bool:
@@ -96,6 +160,15 @@ def load_prepared(root: str | Path) -> Study:
         raise StudyError(f"{path} is damaged: {exc}") from None
 
 
+def check_prepared_images(study: Study, root: str | Path) -> None:
+    """StudyError (one line) unless every (case, condition) image of ``root`` exists."""
+    missing = [f"{c.id}/{k.name}" for c in study.cases for k in study.conditions
+               if not image_path(Path(root), c.id, k.name).is_file()]
+    if missing:
+        raise StudyError(f"{root} is incomplete ({len(missing)} images missing, e.g. "
+                         f"{missing[0]}); run 'xrayview study prepare' again.")
+
+
 def prepare_study(study: Study, root: str | Path, device: str = "auto",
                   tile: int | None = None,
                   ) -> Generator[PrepareProgress, None, list[dict]]:
@@ -115,9 +188,10 @@ def prepare_study(study: Study, root: str | Path, device: str = "auto",
     from xrayview.core.models import registry
 
     root = Path(root)
-    crop = study.crop
+    crop, grid_scale = study.crop, study.grid_scale
     write_study_json(study, root)
     (root / "images").mkdir(exist_ok=True)
+    (root / "display").mkdir(exist_ok=True)
     dev = pick_device(device)
     recipes = [c.recipe() for c in study.conditions]
     needed = {registry.weights_for(r.model, r.scale) for r in recipes
@@ -127,12 +201,21 @@ def prepare_study(study: Study, root: str | Path, device: str = "auto",
     total = len(study.cases) * len(study.conditions)
     records, done = [], 0
     for case in study.cases:
-        raw = Path(case.path).read_bytes()
+        try:
+            raw = Path(case.path).read_bytes()
+        except OSError as exc:
+            raise StudyError(f"case {case.id}: cannot read its film {case.path} "
+                             f"({exc.strerror or exc}).") from None
         source_sha = sha256_bytes(raw)
         film = None
+        if load_display(root, case.id).get("source_sha256") != source_sha:
+            film = load_film(case.path)
+            text = json.dumps({**film_display(film), "source_sha256": source_sha},
+                              indent=1).encode()
+            atomic_write(display_path(root, case.id), lambda fh, t=text: fh.write(t))
         for cond in study.conditions:
             png = image_path(root, case.id, cond.name)
-            recipe = _recipe(cond, source_sha, crop)
+            recipe = _recipe(cond, source_sha, crop, grid_scale)
             done += 1
             if _is_done(png, recipe):
                 records.append(json.loads(png.with_suffix(".json").read_text()))
@@ -140,14 +223,18 @@ def prepare_study(study: Study, root: str | Path, device: str = "auto",
                 continue
             film = film if film is not None else load_film(case.path)
             pixels = central_crop(film.pixels, crop)
+            grid = (pixels.shape[0] * grid_scale, pixels.shape[1] * grid_scale)
             run = dataclasses.replace(cond.recipe(), tile=tile)
             made = drain(enhance(pixels, run, dev, models=models, measure=False,
                                  lossy=film.lossy))
-            save_film(made.image, png, None, scale=cond.scale, provenance=made.provenance())
+            image = to_grid(made.image, grid)
+            save_film(image, png, None, scale=grid_scale, provenance=made.provenance())
             prov = {**recipe, "recipe_as_run": made.recipe.to_dict(),
+                    "grid": list(grid), "made_shape": list(made.image.shape),
+                    "resampled_to_grid": tuple(made.image.shape) != grid,
                     "weights_sha256": made.weights, "dehaze_steps_run": len(made.steps),
                     "stop_reason": made.stop_reason, "case": case.id,
-                    "training": case.training, "shape": list(made.image.shape),
+                    "training": case.training, "shape": list(image.shape),
                     "xrayview": __version__, "device": made.device,
                     "image_sha256": sha256_bytes(png.read_bytes())}
             text = json.dumps(prov, indent=2, sort_keys=True).encode()

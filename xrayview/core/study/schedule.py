@@ -6,6 +6,11 @@ study seed and the reader only (not on Python's salted ``hash``). Training trial
 study trials are shuffled separately; training trials come first. In the paired design
 each trial also draws whether the condition goes left or right (the original takes the
 other side). The schedule is recorded in the reader's database (``store``).
+
+Order (``Study.order``): ``by_case`` (default, as ViewDEX reads a case): the cases are
+shuffled and each case's trials (its conditions, shuffled) follow each other, so the
+window can count cases ("Case 3 of 20", "image 2 of 4"); ``random``: all trials of a
+phase shuffled together (no case counter, "Image 17 of 80").
 """
 
 from __future__ import annotations
@@ -52,12 +57,22 @@ def reader_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big")
 
 
-def _pairs(study: Study, training: bool) -> list[tuple[str, str]]:
-    cases = [c.id for c in study.cases if c.training == training]
+def trial_conditions(study: Study) -> list[str]:
+    """The conditions a case is read under (paired design: all but the original)."""
     conds = [c.name for c in study.conditions]
-    if study.design == "paired":
-        conds = [c for c in conds if c != ORIGINAL]
-    return [(case, cond) for case in cases for cond in conds]
+    return [c for c in conds if c != ORIGINAL] if study.design == "paired" else conds
+
+
+def _pairs(study: Study, training: bool, rng: np.random.Generator
+           ) -> list[tuple[str, str]]:
+    """(case, condition) of one phase in reading order."""
+    cases = [c.id for c in study.cases if c.training == training]
+    conds = trial_conditions(study)
+    if study.order == "by_case":
+        return [(cases[int(i)], conds[int(j)]) for i in rng.permutation(len(cases))
+                for j in rng.permutation(len(conds))]
+    pairs = [(case, cond) for case in cases for cond in conds]
+    return [pairs[int(k)] for k in rng.permutation(len(pairs))]
 
 
 def reader_schedule(study: Study, reader: str) -> list[Trial]:
@@ -65,10 +80,7 @@ def reader_schedule(study: Study, reader: str) -> list[Trial]:
     rng = np.random.default_rng([study.seed, reader_key(reader)])
     trials: list[Trial] = []
     for training in (True, False):
-        pairs = _pairs(study, training)
-        order = rng.permutation(len(pairs))
-        for k in order:
-            case, cond = pairs[int(k)]
+        for case, cond in _pairs(study, training, rng):
             left, right = cond, ""
             if study.design == "paired":
                 left, right = (cond, ORIGINAL) if rng.random() < 0.5 else (ORIGINAL, cond)

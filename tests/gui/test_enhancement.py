@@ -78,7 +78,7 @@ def test_dehazing_steps_plot_and_click(models_window, qtbot, small_film):
     assert len(result.steps) == 3 and result.stop_reason.startswith("max steps")
     xs, ys = win.metrics.curves["ssim_input"].getData()
     assert list(xs) == [1, 2, 3] and len(ys) == 3
-    for plot in (win.metrics.db_plot, win.metrics.unit_plot):  # ticks at whole steps only
+    for plot in win.metrics.plots.values():  # ticks at whole steps only
         axis = plot.getPlotItem().getAxis("bottom")
         ticks = [v for _, values in axis.tickValues(0.8, 3.2, 600) for v in values]
         assert ticks and all(float(v).is_integer() for v in ticks), ticks
@@ -93,7 +93,7 @@ def test_dehazing_steps_plot_and_click(models_window, qtbot, small_film):
         data_area = plot.getPlotItem().vb.sceneBoundingRect()
         assert legend.sceneBoundingRect().left() >= data_area.right() - 1  # (pen width)
     assert "SSIM vs input" in [label.text for _, label in win.metrics.legends[
-        win.metrics.unit_plot].items]
+        win.metrics.plots["similarity"]].items]
     assert "Dehazing steps" in win.metrics.table_labels()
     assert win.metrics.table_values()["dehazing_steps"] == "3.0000"
     win.act.reference_combo.setCurrentIndex(win.act.reference_combo.findData("previous"))
@@ -300,10 +300,10 @@ def test_stop_metric_offers_its_own_threshold_and_direction(models_window, qtbot
     assert p.threshold_spin.value() == pytest.approx(expected, abs=1e-4)
     assert win.metrics.threshold == pytest.approx(expected, abs=1e-4)
     assert p.settings().stop_below is False and "rises above" in p.direction_combo.currentText()
-    assert win.metrics._line_plot is win.metrics.unit_plot
+    assert win.metrics._line_plot is win.metrics.plots["contrast"]
     p.metric_combo.setCurrentIndex(p.metric_combo.findData("psnr_input"))
     assert p.threshold_spin.value() == pytest.approx(30.0) and p.settings().stop_below
-    assert win.metrics._line_plot is win.metrics.db_plot
+    assert win.metrics._line_plot is win.metrics.plots["psnr"]
     # a run stops on the chosen side: any contrast is above 0
     p.metric_combo.setCurrentIndex(p.metric_combo.findData("rms_contrast"))
     p.threshold_spin.setValue(0.0)

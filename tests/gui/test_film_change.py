@@ -123,3 +123,24 @@ def test_precision_is_a_choice_and_is_recorded(models_window, qtbot, small_film)
     if autocast_dtype("cpu", "bf16") is not None:  # bf16 really ran: close to fp32, not equal
         diff = abs(result.image - fp32.image)
         assert 0 < diff.max() < 0.05
+
+
+def test_one_chart_per_metric_family_with_the_threshold_on_its_own(models_window, qtbot,
+                                                                   small_film):
+    from xrayview.gui.metrics_panel import FAMILIES, FAMILY_OF
+
+    win = models_window
+    _setup(win, small_film, model="none", scale=1, dehaze=True, steps=1, threshold=0.0)
+    m = win.metrics
+    assert set(m.plots) == set(FAMILIES) and all(FAMILY_OF[n] for n in m.curves)
+    for metric in ("ssim_input", "psnr_prev", "ici_input", "step_change"):
+        win.panel.metric_combo.setCurrentIndex(win.panel.metric_combo.findData(metric))
+        assert m._line_plot is m.plots[FAMILY_OF[metric]]
+        assert m.threshold_line in m.plots[FAMILY_OF[metric]].getPlotItem().items
+    win.panel.metric_combo.setCurrentIndex(win.panel.metric_combo.findData("ssim_input"))
+    win.panel.threshold_spin.setValue(0.0)
+    _run(win, qtbot)  # one step: the axis runs from 1, not from -1 to 3
+    (x0, x1), _ = m.plots["psnr"].getPlotItem().vb.viewRange()
+    assert x0 >= 0.4 and x1 <= 1.6
+    text = m.hover_text(m.plots["similarity"], 1.2)
+    assert text.startswith("step 1") and "SSIM vs input:" in text

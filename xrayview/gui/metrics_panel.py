@@ -1,11 +1,12 @@
 """MetricsPanel: live dehazing metric curves, a draggable stop threshold, a metrics table.
 
-Two plots share the step axis: PSNR metrics (dB) and the unitless ones (SSIM, ICI,
-contrast, brightness, gradient, step change). Each curve grows by one point per step;
-the legends sit beside the plots, so they never cover the curves.
-The stop threshold is a horizontal ``InfiniteLine`` in the plot holding the stop metric;
-dragging it emits ``thresholdChanged`` (the controller forwards it to the running
-``StopRule`` and to the spin box). Clicking a plot emits ``stepClicked(step)`` for the
+One small chart per metric family, each with its own y axis (``FAMILIES``: similarity,
+PSNR in dB, contrast and brightness, step change), sharing an integer step axis that
+starts at 1. Each curve grows by one point per step; legends sit beside the charts, so
+they never cover the curves; hovering a chart shows the values at the nearest step.
+The stop threshold is a horizontal ``InfiniteLine`` on the chart of the chosen stop
+metric; dragging it emits ``thresholdChanged`` (the controller forwards it to the running
+``StopRule`` and to the spin box). Clicking a chart emits ``stepClicked(step)`` for the
 nearest step (0 = before dehazing).
 """
 
@@ -26,7 +27,14 @@ from xrayview.gui.state import ViewerState
 
 log = logging.getLogger(__name__)
 
-DB_METRICS = ("psnr_prev", "psnr_input")
+FAMILIES = {  # chart name -> (title, the metrics it draws)
+    "similarity": ("Similarity (SSIM)", ("ssim_prev", "ssim_input")),
+    "psnr": ("PSNR (dB)", ("psnr_prev", "psnr_input")),
+    "contrast": ("Contrast and brightness", ("ici_input", "rms_contrast", "mean_brightness",
+                                             "mean_gradient")),
+    "change": ("Step change", ("step_change",)),
+}
+FAMILY_OF = {m: family for family, (_title, metrics) in FAMILIES.items() for m in metrics}
 TABLE_LABELS = {  # result table rows (keys of pipeline.result_metrics and the controller)
     "psnr_vs_bicubic": "PSNR vs bicubic (dB)", "ssim_vs_bicubic": "SSIM vs bicubic",
     "rms_contrast": "RMS contrast", "mean_brightness": "Mean brightness",
@@ -62,12 +70,11 @@ class MetricsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.db_plot = pg.PlotWidget(title="PSNR (dB)",
-                                     axisItems={"bottom": StepAxis("bottom")})
-        self.unit_plot = pg.PlotWidget(title="Similarity, contrast, change",
-                                       axisItems={"bottom": StepAxis("bottom")})
+        self.plots: dict[str, pg.PlotWidget] = {}
         self.legends: dict[pg.PlotWidget, pg.LegendItem] = {}
-        for plot in (self.db_plot, self.unit_plot):
+        self.hover_labels: dict[pg.PlotWidget, pg.TextItem] = {}
+        for family, (title, _metrics) in FAMILIES.items():
+            plot = pg.PlotWidget(title=title, axisItems={"bottom": StepAxis("bottom")})
             plot.setLabel("bottom", "dehazing step")
             plot.showGrid(x=True, y=True, alpha=0.3)
             legend = pg.LegendItem(labelTextSize="8pt", colCount=1, verSpacing=-6)
@@ -77,13 +84,23 @@ class MetricsPanel(QWidget):
             layout.setAlignment(legend, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
             self.legends[plot] = legend
             plot.setMenuEnabled(False)
+            plot.setXRange(0.5, 1.5, padding=0)
             cache_axes(plot)
-            plot.scene().sigMouseClicked.connect(
-                lambda ev, p=plot: self._on_click(p, ev))
-        self.unit_plot.setXLink(self.db_plot)
+            plot.scene().sigMouseClicked.connect(lambda ev, p=plot: self._on_click(p, ev))
+            plot.scene().sigMouseMoved.connect(lambda pos, p=plot: self._on_hover(p, pos))
+            hover = pg.TextItem(color="#e8e8e8", fill=pg.mkBrush(0, 0, 0, 170), anchor=(0, 0))
+            hover.setZValue(20)
+            plot.addItem(hover, ignoreBounds=True)
+            hover.hide()
+            self.hover_labels[plot] = hover
+            self.plots[family] = plot
+        first = self.plots["similarity"]
+        for plot in self.plots.values():
+            if plot is not first:
+                plot.setXLink(first)
         self.curves: dict[str, pg.PlotDataItem] = {}
         for i, name in enumerate(METRIC_NAMES):
-            plot = self.db_plot if name in DB_METRICS else self.unit_plot
+            plot = self.plots[FAMILY_OF[name]]
             self.curves[name] = plot.plot([], [], name=name, symbol="o", symbolSize=5,
                                           pen=pg.mkPen(COLORS[i % len(COLORS)], width=2),
                                           symbolBrush=COLORS[i % len(COLORS)])
@@ -91,13 +108,16 @@ class MetricsPanel(QWidget):
         self.threshold_line = pg.InfiniteLine(angle=0, movable=True,
                                               pen=pg.mkPen("y", width=2, style=Qt.PenStyle.DashLine),
                                               hoverPen=pg.mkPen("r", width=3),
-                                              label="stop {value:.4f}",
+                                              label="stop {value:.4g}",
                                               labelOpts={"position": 0.9, "color": "y"})
         self.threshold_line.sigPositionChanged.connect(self._on_line_moved)
-        self.step_marker = pg.InfiniteLine(angle=90, movable=False,
-                                           pen=pg.mkPen("w", width=1, style=Qt.PenStyle.DotLine))
-        self.db_plot.addItem(self.step_marker, ignoreBounds=True)
-        self.step_marker.hide()
+        self.step_markers = {}
+        for plot in self.plots.values():
+            marker = pg.InfiniteLine(angle=90, movable=False,
+                                     pen=pg.mkPen("w", width=1, style=Qt.PenStyle.DotLine))
+            plot.addItem(marker, ignoreBounds=True)
+            marker.hide()
+            self.step_markers[plot] = marker
         self._line_plot: pg.PlotWidget | None = None
         self._quiet = False
         self.history: dict[str, list[float]] = {n: [] for n in METRIC_NAMES}
@@ -113,8 +133,8 @@ class MetricsPanel(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
 
         plots = QSplitter(Qt.Orientation.Horizontal)  # side by side: the dock is short
-        plots.addWidget(self.unit_plot)
-        plots.addWidget(self.db_plot)
+        for plot in self.plots.values():
+            plots.addWidget(plot)
         outer = QSplitter(Qt.Orientation.Horizontal)
         outer.addWidget(plots)
         outer.addWidget(self.table)
@@ -150,7 +170,10 @@ class MetricsPanel(QWidget):
         for name in METRIC_NAMES:
             self.history[name] = []
             self.curves[name].setData([], [])
-        self.step_marker.hide()
+        for plot, marker in self.step_markers.items():
+            marker.hide()
+            self.hover_labels[plot].hide()
+        self.plots["similarity"].setXRange(0.5, 1.5, padding=0)
 
     def add_step(self, step: DehazeStep) -> None:
         """Append one step's metrics to every curve."""
@@ -159,17 +182,20 @@ class MetricsPanel(QWidget):
         for name in METRIC_NAMES:
             self.history[name].append(_finite(step.metrics.get(name, float("nan"))))
             self.curves[name].setData(x, np.asarray(self.history[name]), connect="finite")
+        # the step axis runs from step 1 to the last step, never below 1 or to fractions
+        self.plots["similarity"].setXRange(0.5, max(self.steps) + 0.5, padding=0)
 
     def mark_step(self, step: int | None) -> None:
         """Show which step is in the Enhanced view (None: the final result)."""
-        self.step_marker.setVisible(step is not None)
-        if step is not None:
-            self.step_marker.setValue(step)
+        for marker in self.step_markers.values():
+            marker.setVisible(step is not None)
+            if step is not None:
+                marker.setValue(step)
 
     # -- threshold ----------------------------------------------------------------------
     def set_stop_metric(self, name: str) -> None:
-        """Put the threshold line in the plot that holds metric ``name``."""
-        plot = self.db_plot if name in DB_METRICS else self.unit_plot
+        """Put the threshold line on the chart that holds metric ``name``."""
+        plot = self.plots[FAMILY_OF[name]]
         if plot is not self._line_plot:
             if self._line_plot is not None:
                 self._line_plot.removeItem(self.threshold_line)
@@ -205,6 +231,33 @@ class MetricsPanel(QWidget):
         if not vb.sceneBoundingRect().contains(ev.scenePos()):
             return
         self.select_x(vb.mapSceneToView(ev.scenePos()).x())
+
+    def _on_hover(self, plot: pg.PlotWidget, scene_pos) -> None:
+        label = self.hover_labels[plot]
+        vb = plot.getPlotItem().vb
+        if not self.steps or not vb.sceneBoundingRect().contains(scene_pos):
+            label.hide()
+            return
+        self.show_values(plot, vb.mapSceneToView(scene_pos).x())
+
+    def hover_text(self, plot: pg.PlotWidget, x: float) -> str:
+        """The values of ``plot``'s curves at the step nearest to ``x``."""
+        i = int(np.argmin([abs(s - x) for s in self.steps]))
+        family = next(f for f, p in self.plots.items() if p is plot)
+        lines = [f"step {self.steps[i]}"]
+        for name in FAMILIES[family][1]:
+            value = self.history[name][i]
+            lines.append(f"{METRIC_LABELS.get(name, name)}: "
+                         + ("-" if math.isnan(value) else f"{value:.4g}"))
+        return "\n".join(lines)
+
+    def show_values(self, plot: pg.PlotWidget, x: float) -> None:
+        """Show the hover label of ``plot`` at step position ``x``."""
+        label = self.hover_labels[plot]
+        label.setText(self.hover_text(plot, x))
+        (x0, _x1), (_y0, y1) = plot.getPlotItem().vb.viewRange()
+        label.setPos(x0, y1)
+        label.show()
 
     def select_x(self, x: float) -> None:
         """Emit ``stepClicked`` for the step nearest to plot position ``x`` (0 allowed)."""

@@ -81,3 +81,13 @@ def test_histogram_axis_is_in_stored_units(window, cr_path):
     labels = axis.tickStrings(ticks, 1.0, 1.0)
     assert labels[0] == f"{stored[0]:.6g}"
     assert window.histogram.plot.getPlotItem().getAxis("bottom").labelText == "stored value"
+
+
+def test_showing_a_result_does_not_make_the_window_custom(window, sample_path):
+    window.open_path(sample_path)
+    film = window.film
+    window.compare.begin_enhanced(np.zeros((2 * film.shape[0], 2 * film.shape[1]), np.float32), 2)
+    window.compare.set_enhanced(np.zeros((2 * film.shape[0], 2 * film.shape[1]), np.float32), 2)
+    window.compare.set_reference("bicubic", np.zeros((2 * film.shape[0], 2 * film.shape[1]),
+                                                     np.float32))
+    assert window.act.preset_combo.currentData() == "full"

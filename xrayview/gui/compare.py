@@ -143,7 +143,6 @@ class CompareView(QWidget):
         self._state: ViewerState | None = None
         self.layout_name = "1x3"
         self.preset = "full"  # the window preset in force (CUSTOM after a free edit)
-        self._applying_preset = False
         self._restore_layout = "1x3"  # what a double-click on a maximised view restores
         self._recipe: Recipe | None = None  # of the run on show
         self.measurements = MeasurementLayer(self)
@@ -167,6 +166,7 @@ class CompareView(QWidget):
             v.cursorLeft.connect(self._clear_readouts)
         for v in (self.original, self.enhanced):
             v.windowChanged.connect(self._on_window_changed)
+            v.windowDragged.connect(lambda: self._set_preset(CUSTOM))
 
     # -- content ------------------------------------------------------------------------
     @property
@@ -393,6 +393,8 @@ class CompareView(QWidget):
         """Shared display window (normalised units) for Original and Enhanced; a window
         set from outside a preset (the histogram) makes the preset CUSTOM."""
         self.original.set_window(center, width)
+        if self._film is not None:
+            self._set_preset(CUSTOM)
 
     def apply_preset(self, name: str) -> None:
         """Apply a window preset by name (see ``gui.presets``); "default" on a film that
@@ -401,16 +403,12 @@ class CompareView(QWidget):
             return
         if name == "default" and default_preset(self._film) != "default":
             name = "full"
-        self._applying_preset = True
-        try:
-            if name == "default":
-                self.original.reset_window()
-                if self.original.uses_film_lut:
-                    self.enhanced.use_film_lut()
-            else:
-                self.set_window(*window_preset(name, self._film))
-        finally:
-            self._applying_preset = False
+        if name == "default":
+            self.original.reset_window()
+            if self.original.uses_film_lut:
+                self.enhanced.use_film_lut()
+        else:
+            self.original.set_window(*window_preset(name, self._film))
         self._set_preset(name)
 
     def _set_preset(self, name: str) -> None:
@@ -421,19 +419,13 @@ class CompareView(QWidget):
     def set_inverted(self, inverted: bool) -> None:
         """Invert the greyscale of Original and Enhanced (display only; the window and its
         preset stay)."""
-        self._applying_preset = True
-        try:
-            for v in (self.original, self.enhanced):
-                v.set_inverted(inverted)
-        finally:
-            self._applying_preset = False
+        for v in (self.original, self.enhanced):
+            v.set_inverted(inverted)
         self._update_swipe_image()
 
     def _on_window_changed(self, center: float, width: float) -> None:
         if self._syncing:
             return
-        if not self._applying_preset and self._film is not None:
-            self._set_preset(CUSTOM)
         self._syncing = True
         try:
             source = self.sender()

@@ -109,7 +109,7 @@ class MetricsPanel(QWidget):
                                               pen=pg.mkPen("y", width=2, style=Qt.PenStyle.DashLine),
                                               hoverPen=pg.mkPen("r", width=3),
                                               label="stop {value:.4g}",
-                                              labelOpts={"position": 0.9, "color": "y"})
+                                              labelOpts={"position": 0.55, "color": "y"})
         self.threshold_line.sigPositionChanged.connect(self._on_line_moved)
         self.step_markers = {}
         for plot in self.plots.values():
@@ -173,6 +173,8 @@ class MetricsPanel(QWidget):
         for plot, marker in self.step_markers.items():
             marker.hide()
             self.hover_labels[plot].hide()
+            plot.setYRange(0.0, 1.0, padding=0.05)  # no axes left over from the last run
+            plot.enableAutoRange(axis="y")
         self.plots["similarity"].setXRange(0.5, 1.5, padding=0)
 
     def add_step(self, step: DehazeStep) -> None:

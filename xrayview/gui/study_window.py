@@ -428,8 +428,14 @@ class StudyWindow(QMainWindow):
 
 
 def run_reader(root: str | Path, reader: str) -> int:
-    """Open the reading window (a QApplication of its own); returns the exit code."""
+    """Open the reading window (a QApplication of its own, in the reading-room theme the
+    reader chose in the viewer, dark by default); returns the exit code."""
+    from xrayview.gui.main_window import default_settings
+    from xrayview.gui.theme import DEFAULT_THEME, THEMES, apply_theme
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    theme = str(default_settings().value("view/theme", DEFAULT_THEME))
+    apply_theme(app, theme if theme in THEMES else DEFAULT_THEME)
     win = StudyWindow(root, reader)
     win.resize(1500, 950)
     win.show()

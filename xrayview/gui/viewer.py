@@ -83,6 +83,8 @@ class FilmView(QWidget):
         the pointer left the image.
     windowChanged(center, width):
         the display window changed (normalised units).
+    windowDragged():
+        the user changed the window with a right-drag (not a preset or a program).
     doubleClicked():
         a left double-click on the image (the compare view maximises the view).
     """
@@ -91,6 +93,7 @@ class FilmView(QWidget):
     pointerMoved = Signal(float, float)
     cursorLeft = Signal()
     windowChanged = Signal(float, float)
+    windowDragged = Signal()
     doubleClicked = Signal()
 
     def __init__(self, parent: QWidget | None = None, title: str = "") -> None:
@@ -325,6 +328,7 @@ class FilmView(QWidget):
         width = self._width * math.exp(dx * WINDOW_DRAG_GAIN * 2.0)
         center = self._center + dy * WINDOW_DRAG_GAIN * max(self._width, 0.05)
         self.set_window(center, min(width, 4.0))
+        self.windowDragged.emit()
 
     # -- view ---------------------------------------------------------------------------
     def fit(self) -> None:

@@ -1,5 +1,6 @@
 # One-command setup, viewer and tests. See README "Quick start".
 #   make run    set up .venv and open the viewer on the bundled sample film
+#   make launcher  write ~/.local/bin/xrayview, which starts this checkout's viewer
 #   make test   set up .venv and run the test suite (what CI runs)
 #   make package           PyInstaller bundle dist/xrayview/, then dist/*.deb and dist/*.tar.gz
 #   make package-test      frozen self-test, install the .deb, self-test the installed app
@@ -12,7 +13,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 BIN := $(VENV)/bin
 
-.PHONY: setup run test package package-test clean
+.PHONY: setup run test launcher package package-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,12 @@ setup: $(VENV)/.installed
 
 run: setup
 	$(BIN)/xrayview
+
+launcher: setup
+	mkdir -p $(HOME)/.local/bin
+	printf '#!/bin/sh\nexec "%s" "$$@"\n' "$(abspath $(BIN))/xrayview" > $(HOME)/.local/bin/xrayview
+	chmod +x $(HOME)/.local/bin/xrayview
+	@echo "wrote $(HOME)/.local/bin/xrayview"
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q

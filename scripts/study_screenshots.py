@@ -1,6 +1,8 @@
-"""Screenshots of the reading window for the README (offscreen Qt, no display needed).
+"""Screenshots of the reading window for the README, in the reading-room theme.
 
-    python scripts/study_screenshots.py STUDY_DIR OUT_DIR
+    xvfb-run -a -s "-screen 0 1920x1080x24" python scripts/study_screenshots.py STUDY_DIR OUT_DIR
+
+(without a display it falls back to offscreen Qt).
 
 STUDY_DIR: a prepared study (e.g. ``xrayview study prepare resources/study_example.toml
 --out my_study``). Writes ``study_reading_case.png`` (a case, fitted),
@@ -16,7 +18,8 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -24,7 +27,10 @@ from xrayview.gui.study_window import StudyWindow  # noqa: E402
 
 
 def main(study_dir: str, out_dir: str) -> None:
+    from xrayview.gui.theme import DEFAULT_THEME, apply_theme
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    apply_theme(app, DEFAULT_THEME)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     db = Path(study_dir) / "readers" / "screenshot.sqlite"

@@ -144,3 +144,19 @@ def test_one_chart_per_metric_family_with_the_threshold_on_its_own(models_window
     assert x0 >= 0.4 and x1 <= 1.6
     text = m.hover_text(m.plots["similarity"], 1.2)
     assert text.startswith("step 1") and "SSIM vs input:" in text
+
+
+def test_model_scale_and_precision_outlive_the_session(qtbot, settings, models):
+    from xrayview.gui.main_window import MainWindow
+
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    p = win.panel
+    p.model_combo.setCurrentIndex(p.model_combo.findData("srcnn"))
+    p.scale_spin.setValue(3)
+    p.precision_combo.setCurrentIndex(p.precision_combo.findData("fp32"))
+    win.close()
+    again = MainWindow(settings=settings)
+    qtbot.addWidget(again)
+    s = again.panel.settings()
+    assert (s.model, s.scale, s.precision) == ("srcnn", 3, "fp32")

@@ -180,6 +180,28 @@ class MainWindow(QMainWindow):
         layout = str(self._settings.value("view/layout", "1x3"))
         self.compare.set_layout(layout if layout in self.act.layouts else "1x3")
         self.act.layouts[self.compare.layout_name].setChecked(True)
+        self._restore_choices()
+
+    # -- the user's choices that outlive a film and a session ------------------------------
+    def _restore_choices(self) -> None:
+        """Model, scale, precision and dehazing as the user last chose them."""
+        p, st = self.panel, self._settings
+        model = str(st.value("enhance/model", ""))
+        if model and p.model_enabled(model):
+            p.model_combo.setCurrentIndex(p.model_combo.findData(model))
+        scale = st.value("enhance/scale", None)
+        if scale is not None and str(scale).isdigit():
+            p.scale_spin.setValue(int(scale))
+        index = p.precision_combo.findData(str(st.value("enhance/precision", "auto")))
+        p.precision_combo.setCurrentIndex(max(index, 0))
+        if not p.dehaze_reason:
+            p.dehaze_check.setChecked(st.value("enhance/dehaze", False, type=bool))
+
+    def _remember_choices(self) -> None:
+        s = self.panel.settings()
+        for key, value in (("model", s.model), ("scale", s.scale), ("precision", s.precision),
+                           ("dehaze", s.dehaze)):
+            self._settings.setValue(f"enhance/{key}", value)
 
     # -- reading-room display -----------------------------------------------------------
     @property
@@ -487,5 +509,6 @@ class MainWindow(QMainWindow):
         self._settings.setValue("main_window/geometry", self.saveGeometry())
         self._settings.setValue("main_window/state", self.saveState())
         self._settings.setValue("view/layout", self.compare.layout_name)
+        self._remember_choices()
         self._settings.sync()
         super().closeEvent(event)

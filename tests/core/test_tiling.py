@@ -197,3 +197,13 @@ def test_run_tiled_never_changes_the_callers_model():
     assert model.training and conv.is_contiguous()  # still NCHW, still training
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     np.testing.assert_allclose(out, _whole(model.eval(), x), atol=1e-5)
+
+
+def test_eta_leaves_out_the_first_tiles_set_up():
+    from xrayview.core.enhance.tiling import eta_seconds
+
+    assert eta_seconds(0.0, 0.0, None) is None
+    # first tile: 4 s for 10 % (set-up included); only its own rate is known
+    assert eta_seconds(4.0, 0.1, None) == pytest.approx(36.0)
+    # then 1 s per 10 %: 8 tiles left -> 8 s, not (5 s / 20 %) * 80 % = 20 s
+    assert eta_seconds(5.0, 0.2, (4.0, 0.1)) == pytest.approx(8.0)

@@ -15,7 +15,6 @@ when the run was warm-started from the shipped weights and has no such point.
 import argparse
 import datetime as dt
 import json
-import shutil
 import sys
 from pathlib import Path
 

@@ -24,9 +24,9 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from xrayview.core.enhance.recipe import Recipe
 from xrayview.core.film import Film
-from xrayview.gui.measure_tool import MeasurementLayer
 from xrayview.gui.labels import (difference_title, enhanced_label, reference_title,
                                  super_resolution_label)
+from xrayview.gui.measure_tool import MeasurementLayer
 from xrayview.gui.plot_cache import cache_axes
 from xrayview.gui.presets import CUSTOM, default_preset, window_preset
 from xrayview.gui.pyramid_image import PyramidImageItem

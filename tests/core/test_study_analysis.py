@@ -8,46 +8,16 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tests.core.study_factory import make_study
+from tests.core.study_factory import (HAND, answered_single_study, make_study,
+                                      record_answers)
 from xrayview.core.study.analysis import icc_2_1, summarise, weighted_kappa, write_csv
 from xrayview.core.study.definition import load_study
 from xrayview.core.study.prepare import write_study_json
-from xrayview.core.study.store import ReaderStore, load_answers
-
-SINGLE_CONDITIONS = """
-[conditions.original]
-[conditions.vdsr_x2]
-model = "vdsr"
-scale = 2
-"""
-# overall scores per (reader, case, condition): 5 cases, readers r1 and r2
-HAND = {
-    ("r1", "original"): [2, 3, 3, 2, 4], ("r1", "vdsr_x2"): [3, 5, 4, 4, 4],
-    ("r2", "original"): [2, 2, 3, 3, 4], ("r2", "vdsr_x2"): [4, 4, 4, 5, 5],
-}
-
-
-def _answer(root, study, reader, scores_of):
-    with ReaderStore(root, reader, study) as st:
-        for t in st.trials:
-            st.record(t.index, scores_of(t), 1.5 + t.index,
-                      {"left": {"center": 0.4, "width": 0.8, "zoom": 1.25}})
-
+from xrayview.core.study.store import load_answers
 
 @pytest.fixture
 def single(tmp_path):
-    study = load_study(make_study(tmp_path / "src", n_cases=5, n_training=1, design="single",
-                                  conditions=SINGLE_CONDITIONS))
-    root = tmp_path / "study"
-    write_study_json(study, root)
-    for reader in ("r1", "r2"):
-        def scores(t, reader=reader):
-            if t.training:
-                return {"overall": 1, "confidence": 1}
-            v = HAND[(reader, t.condition)][int(t.case[1:]) - 1]
-            return {"overall": v, "confidence": 3}
-        _answer(root, study, reader, scores)
-    return root, study
+    return answered_single_study(tmp_path)
 
 
 def test_summary_single_design_matches_hand_values(single):
@@ -113,7 +83,7 @@ def test_paired_normalisation_and_2afc(tmp_path):
     # in screen terms, so the raw value flips with the side.
     def scores(t):
         return {"overall": 1 if t.side == "right" else -1, "preferred": t.side}
-    _answer(root, study, "r1", scores)
+    record_answers(root, study, "r1", scores)
     s = summarise(study, load_answers(root))
     for cond in ("bicubic_x2", "vdsr_x2"):
         c = s["questions"]["overall"]["conditions"][cond]

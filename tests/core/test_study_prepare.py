@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.core.model_factory import make_models_dir
-from tests.core.study_factory import make_study
+from tests.core.study_factory import conditions_toml, make_study
 from xrayview.cli import main
 from xrayview.core.generators import collect, drain
 from xrayview.core.io import load_film
@@ -17,16 +17,7 @@ from xrayview.core.study.prepare import image_path, prepare_study
 from xrayview.core.models.registry import MODELS_ENV
 from xrayview.core.io.provenance import read_provenance
 
-DEHAZE = """
-[conditions.original]
-[conditions.vdsr_x2]
-model = "vdsr"
-scale = 2
-[conditions.vdsr_x2_dehaze]
-model = "vdsr"
-scale = 2
-dehaze_steps = 2
-"""
+DEHAZE = conditions_toml("original", "vdsr_x2", "vdsr_x2_dehaze")
 
 
 @pytest.fixture

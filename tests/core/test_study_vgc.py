@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.core.study_factory import make_study
-from tests.core.test_study_analysis import HAND, SINGLE_CONDITIONS, _answer
+from tests.core.study_factory import HAND, answered_single_study, make_study
 from xrayview.cli import main
 from xrayview.core.study.analysis import summarise, summary_text
 from xrayview.core.study.definition import load_study
@@ -21,18 +20,7 @@ from xrayview.core.study.vgc import _with_ci, auc_from_counts, auc_vgc, vgc_curv
 
 @pytest.fixture
 def single(tmp_path):
-    study = load_study(make_study(tmp_path / "src", n_cases=5, n_training=1, design="single",
-                                  conditions=SINGLE_CONDITIONS))
-    root = tmp_path / "study"
-    write_study_json(study, root)
-    for reader in ("r1", "r2"):
-        def scores(t, reader=reader):
-            if t.training:
-                return {"overall": 1, "confidence": 1}
-            return {"overall": HAND[(reader, t.condition)][int(t.case[1:]) - 1],
-                    "confidence": 3}
-        _answer(root, study, reader, scores)
-    return root, study
+    return answered_single_study(tmp_path)
 
 
 def test_hand_computed_vgc_example():

@@ -14,33 +14,15 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from tests.core.dicom_factory import make_dicom
-from tests.core.study_factory import SINGLE_QUESTIONS, make_study
+from tests.core.study_factory import SINGLE_QUESTIONS, conditions_toml, make_study
 from xrayview.core.generators import drain
 from xrayview.core.io import load_film
 from xrayview.core.study.definition import load_study
 from xrayview.core.study.prepare import image_path, load_display, prepare_study
 from xrayview.gui.study_window import StudyWindow
 
-EVERY_KIND = """
-[conditions.original]
-[conditions.bicubic_x2]
-model = "none"
-scale = 2
-[conditions.srcnn_x2]
-model = "srcnn"
-scale = 2
-[conditions.vdsr_x2]
-model = "vdsr"
-scale = 2
-[conditions.vdsr_x2_dehaze]
-model = "vdsr"
-scale = 2
-dehaze_steps = 2
-[conditions.dehaze_x1]
-model = "none"
-scale = 1
-dehaze_steps = 2
-"""
+EVERY_KIND = conditions_toml("original", "bicubic_x2", "srcnn_x2", "vdsr_x2",
+                             "vdsr_x2_dehaze", "dehaze_x1")
 
 
 def file_signature(path) -> dict:

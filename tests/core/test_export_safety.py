@@ -132,3 +132,87 @@ def test_image_type_keeps_values_after_the_second(tmp_path):
     ds = pydicom.dcmread(save_film(upsample(src.pixels, 2), tmp_path / "d.dcm", src, scale=2))
     assert list(ds.ImageType) == ["DERIVED", "SECONDARY", "", "RT"]
     assert [float(v) for v in ds.PixelSpacing] == pytest.approx([0.05, 0.05])
+
+
+# --- issue 17: names, stale temporary files, full disks and read-only targets ----------
+
+def test_a_249_character_output_name_is_accepted(tmp_path, source):
+    _, film = source
+    name = "n" * 245 + ".png"
+    out = save_film(film.pixels, tmp_path / name, film)
+    assert out.name == name and load_film(out).shape == film.shape
+    assert _leftovers(tmp_path) == []
+    with pytest.raises(ExportError, match="longer than 255 bytes"):
+        save_film(film.pixels, tmp_path / ("n" * 252 + ".png"), film)
+
+
+@pytest.mark.parametrize("name", ["out.png", "l" * 245 + ".png"])
+def test_stale_part_files_of_a_killed_export_are_removed_but_a_live_one_is_kept(
+        tmp_path, source, name):
+    import fcntl
+
+    _, film = source
+    prefix = files._part_prefix(name)
+    stale = tmp_path / f"{prefix}deadbeef.part"
+    live = tmp_path / f"{prefix}inflight.part"
+    stale.write_bytes(b"half")
+    live.write_bytes(b"half")
+    other = tmp_path / ".another.png.deadbeef.part"
+    other.write_bytes(b"not ours")
+    with open(live, "rb") as held:  # what a running export holds
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        save_film(film.pixels, tmp_path / name, film)
+        assert not stale.exists() and live.exists() and other.exists()
+    assert (tmp_path / name).is_file()
+
+
+_CLI_WITH_FILE_SIZE_LIMIT = r'''
+import resource, sys
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))  # CPython ignores SIGXFSZ: EFBIG
+from xrayview.cli import main
+sys.exit(main(["enhance", sys.argv[1], sys.argv[2], "--model", "none", "--scale", "1"]))
+'''
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif", ".dcm"])
+def test_a_write_that_runs_out_of_room_is_exit_2_with_one_plain_line(tmp_path, ext):
+    """The file-size limit makes every write past 4 KiB fail as a full disk does: the
+    CLI must print one line naming the file and the reason (no libtiff line, no
+    pydicom traceback text) and leave nothing behind."""
+    import subprocess
+    import sys
+
+    from tests.core.corpus_worker import REPO_ROOT
+
+    src = save_film(_pixels(200, 200), tmp_path / "in.png", None)
+    out = tmp_path / f"out{ext}"
+    proc = subprocess.run([sys.executable, "-c", _CLI_WITH_FILE_SIZE_LIMIT, str(src), str(out)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == f"xrayview: cannot write out{ext} (File too large).\n"
+    assert not out.exists() and _leftovers(tmp_path) == []
+
+
+def test_a_read_only_folder_names_the_file_and_the_reason(tmp_path, source, monkeypatch):
+    _, film = source
+
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", denied)
+    with pytest.raises(ExportError) as err:
+        save_film(film.pixels, tmp_path / "out.png", film)
+    assert str(err.value) == f"cannot write out.png in {tmp_path} (Permission denied)."
+
+
+def test_os_reason_finds_the_errno_behind_a_rewrapped_error():
+    try:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as exc:
+            raise OSError("With tag (7FE0,0010) got exception: [Errno 28] No space left on "
+                          "device\nTraceback (most recent call last):\n  File ...") from exc
+    except OSError as wrapped:
+        assert files.os_reason(wrapped) == "No space left on device"
+    assert files.os_reason(OSError("[Errno 28] No space left on device\nTraceback")) \
+        == "No space left on device"

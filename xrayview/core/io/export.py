@@ -41,6 +41,7 @@ from xrayview import __version__
 from xrayview.core.film import Film
 from xrayview.core.io.deidentify import deidentify as deidentify_dataset
 from xrayview.core.io.errors import ExportError
+from xrayview.core.io.files import MAX_NAME_BYTES
 from xrayview.core.io.files import atomic_write as _atomic_write
 from xrayview.core.io.provenance import PNG_KEY, TIFF_TAG
 from xrayview.core.io.provenance import add_to_dataset as add_provenance
@@ -117,20 +118,34 @@ def save_film(pixels: np.ndarray, path: str | os.PathLike[str], source: Film | N
         if source is not None and source.pixel_spacing_mm:
             row, col = source.pixel_spacing_mm
             options["dpi"] = (25.4 * scale / col, 25.4 * scale / row)
-        _atomic_write(out, lambda fh: im.save(fh, format=fmt, **options))
+        _atomic_write(out, lambda fh: im.save(_PythonWrites(fh), format=fmt, **options))
     return out
+
+
+class _PythonWrites:
+    """A file object without ``fileno``: Pillow's libtiff encoder then hands its bytes to
+    Python instead of writing the descriptor itself, so a full disk is an OSError with
+    its errno (not libtiff's own stderr line and "encoder error -2")."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._fh = fh
+        self.write, self.seek, self.tell, self.flush = fh.write, fh.seek, fh.tell, fh.flush
 
 
 def check_destination(path: str | os.PathLike[str], source: Film | None = None) -> str:
     """Check ``path`` before any work: its format ("PNG", "TIFF", "DICOM") or ExportError.
 
-    Refuses an unknown extension, a missing folder and the source film's own file.
+    Refuses an unknown extension, a name over 255 bytes, a missing folder and the
+    source film's own file.
     """
     out = Path(path)
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
         raise ExportError(f"cannot write {out.name}: unknown extension "
                           f"{out.suffix or '(none)'!r}; use .png, .tif, .tiff or .dcm.")
+    if len(out.name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        raise ExportError(f"cannot write {out.name[:40]}...: the name is longer than "
+                          f"{MAX_NAME_BYTES} bytes.")
     if source is not None and source.source_path is not None \
             and _same_file(out, source.source_path):
         raise ExportError(f"refusing to write over the input film {out.name}; "

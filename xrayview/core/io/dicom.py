@@ -35,7 +35,7 @@ from xrayview.core.io.errors import (
     plain,
 )
 from xrayview.core.io.files import ClampedReader
-from xrayview.core.io.pixels import luminance, normalise
+from xrayview.core.io.pixels import film_pixels, luminance
 from xrayview.core.io.privacy import (
     QuietWarnings,
     identifying_values,
@@ -213,14 +213,9 @@ def _load(path: Path, frame: int, max_pixels: int, quiet: QuietWarnings) -> Film
         )
 
     inverted = photometric == "MONOCHROME1"
-    try:
-        pixels, clipped = normalise(arr, vmin, vmax, invert=inverted, transform=transform)
-    except ValueError as exc:
-        raise CorruptFilmError(f"{path.name}: its pixel values cannot be mapped to grey "
-                               f"levels ({short_reason(exc)}).") from None
+    pixels = film_pixels(arr, vmin, vmax, path, notes, "the range BitsStored allows",
+                         invert=inverted, transform=transform)
     del arr
-    if clipped:
-        notes.append(f"{clipped} pixels lay outside the range BitsStored allows and were clipped.")
     if inverted:
         notes.append("MONOCHROME1 inverted on load (restored on export).")
     gray = photometric in ("MONOCHROME1", "MONOCHROME2")

@@ -63,3 +63,56 @@ def test_devices_sockets_and_folders_are_not_films(tmp_path):
                 load_film(path)
     finally:
         sock.close()
+
+
+# --- output-size budget and non-finite network output ----------------------------------
+
+def test_output_budget_names_the_largest_scale_that_fits():
+    from xrayview.core.enhance.pipeline import check_output_budget, output_bytes
+    from xrayview.core.enhance.recipe import Recipe
+    from xrayview.core.io import FilmTooLargeError
+
+    recipe = Recipe(model="none", scale=4)
+    shape = (10000, 10000)  # a film at the 100-megapixel load cap
+    x2 = output_bytes(shape, Recipe(model="none", scale=2), measure=False)
+    available = int(x2 / 0.8) + 1  # room for x2, not for x3
+    with pytest.raises(FilmTooLargeError) as err:
+        check_output_budget(shape, recipe, measure=False, available=available)
+    text = str(err.value)
+    assert "40000 x 40000 result" in text and text.endswith("the largest scale that fits is x2.")
+    with pytest.raises(FilmTooLargeError, match="even x1 does not fit"):
+        check_output_budget(shape, recipe, measure=False, available=1 << 20)
+    check_output_budget(shape, Recipe(model="none", scale=2), measure=False, available=available)
+
+
+def test_enhance_refuses_a_result_too_large_for_memory_with_exit_2(tmp_path, monkeypatch,
+                                                                   capsys):
+    from xrayview.cli import main
+    from xrayview.core.enhance import pipeline
+
+    film = _png(tmp_path / "in.png", (400, 300))
+    monkeypatch.setattr(pipeline, "available_memory", lambda: 64 << 20)
+    rc = main(["enhance", str(film), str(tmp_path / "out.png"), "--model", "none",
+               "--scale", "4"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1, err
+    assert "1200 x 1600 result" in err and "the largest scale that fits is x3" in err
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_non_finite_network_output_is_refused_not_saved_black():
+    import torch
+
+    from tests.core.model_factory import tiny_model
+    from xrayview.core.enhance.pipeline import enhance
+    from xrayview.core.enhance.recipe import Recipe
+    from xrayview.core.generators import drain
+    from xrayview.core.models.registry import WeightsError
+
+    net = tiny_model("vdsr")
+    with torch.no_grad():
+        net.body[0].bias.fill_(float("nan"))
+    film = np.random.default_rng(0).random((24, 24), dtype=np.float32)
+    with pytest.raises(WeightsError, match="not finite"):
+        drain(enhance(film, Recipe(model="vdsr", scale=2, weights="clean"), "cpu",
+                      models={"vdsr": net}))

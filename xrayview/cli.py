@@ -191,15 +191,20 @@ def _info_text(summary: dict[str, Any]) -> str:
 def _cmd_info(args: argparse.Namespace) -> int:
     from xrayview.commands import load_film_quietly
 
-    if args.max_megapixels <= 0:
-        raise BadInput("--max-megapixels must be positive.")
+    import math
+
+    if not (math.isfinite(args.max_megapixels) and 1e-6 <= args.max_megapixels <= 1e5):
+        raise BadInput(f"--max-megapixels must be a number from 0.000001 (one pixel) to "
+                       f"100000, not {args.max_megapixels:g}.")
     film = load_film_quietly(args.file, frame=args.frame,
-                             max_pixels=int(args.max_megapixels * 1e6))
+                             max_pixels=max(1, round(args.max_megapixels * 1e6)))
     summary = film.summary()
     if args.show_identifiers:
         summary["identifiers"] = film.identifiers.as_dict()
     if args.json:
-        print(json.dumps(summary, indent=2))
+        from xrayview.commands.enhance import json_safe
+
+        print(json.dumps(json_safe(summary), indent=2, allow_nan=False))
     else:
         print(_info_text(summary))
     return EXIT_OK

@@ -116,3 +116,38 @@ def test_non_finite_network_output_is_refused_not_saved_black():
     with pytest.raises(WeightsError, match="not finite"):
         drain(enhance(film, Recipe(model="vdsr", scale=2, weights="clean"), "cpu",
                       models={"vdsr": net}))
+
+
+# --- the exit-2 rule: user errors are one plain line, JSON is JSON -----------------------
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e-9", "0", "-3"])
+def test_max_megapixels_out_of_range_is_exit_2(tmp_path, value):
+    film = _png(tmp_path / "f.png")
+    assert_bad_input(xrayview("info", film, f"--max-megapixels={value}"), "--max-megapixels")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_stop_threshold_not_finite_is_exit_2(tmp_path, value):
+    film = _png(tmp_path / "f.png")
+    proc = xrayview("enhance", film, tmp_path / "o.png", "--model", "none", "--dehaze-steps",
+                    "1", f"--stop-threshold={value}", "--json")
+    assert_bad_input(proc, "threshold must be a finite number")
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("shape,scale", [((10, 10), 1), ((2, 100000), 2), ((1, 1), 4)])
+def test_films_too_small_to_dehaze_are_exit_2(tmp_path, shape, scale):
+    film = _png(tmp_path / "small.png", shape)
+    proc = xrayview("enhance", film, tmp_path / "o.png", "--model", "none", "--scale", scale,
+                    "--dehaze-steps", "2")
+    assert_bad_input(proc, "too small to dehaze", "11 x 11")
+    assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 100000), (10, 10)])
+def test_json_of_a_tiny_film_has_no_nan_or_infinity(tmp_path, shape):
+    film = _png(tmp_path / "tiny.png", shape)
+    proc = xrayview("enhance", film, tmp_path / "o.png", "--model", "none", "--scale", "1",
+                    "--json")
+    assert proc.returncode == 0, proc.stderr
+    json.loads(proc.stdout, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))

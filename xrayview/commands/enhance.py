@@ -38,6 +38,18 @@ def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, infinity) replaced by None: JSON has
+    no such numbers, and ``json.dumps`` would write NaN/Infinity."""
+    if isinstance(value, float):
+        return _finite(value)
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def _base_recipe(path: str) -> Recipe:
     """The recipe in ``path``: a JSON recipe (``Recipe.to_dict``, or a whole provenance
     object) or a film exported by xrayview, whose provenance holds one."""
@@ -193,5 +205,5 @@ def run_enhance(args: argparse.Namespace) -> int:
     if ran.model != "none" or result.steps:
         report["metrics"]["vs_bicubic"] = {"psnr": _finite(result.metrics["psnr_vs_bicubic"]),
                                            "ssim": result.metrics["ssim_vs_bicubic"]}
-    print(json.dumps(report, indent=2, allow_nan=False))
+    print(json.dumps(json_safe(report), indent=2, allow_nan=False))
     return EXIT_OK

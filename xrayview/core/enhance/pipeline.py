@@ -36,7 +36,7 @@ from xrayview.core.enhance.stop_rule import RELATIVE_STOP, DehazeStep, StopRule
 from xrayview.core.enhance.super_resolution import super_resolve, upsample
 from xrayview.core.enhance.tiling import TileProgress
 from xrayview.core.generators import mapped
-from xrayview.core.io.errors import FilmTooLargeError
+from xrayview.core.io.errors import FilmTooLargeError, FilmTooSmallError
 from xrayview.core.models import registry
 from xrayview.core.models.registry import WeightsError
 from xrayview.core.quality import metrics
@@ -48,25 +48,33 @@ log = logging.getLogger(__name__)
 
 
 def no_reference_metrics(image: np.ndarray) -> dict[str, float]:
-    """RMS contrast, mean brightness and mean gradient of float32 (H, W) in [0, 1]."""
+    """RMS contrast, mean brightness and mean gradient of float32 (H, W) in [0, 1] (the
+    gradient is NaN for a film one pixel thin)."""
     return {"rms_contrast": metrics.rms_contrast(image),
             "mean_brightness": metrics.mean_brightness(image),
-            "mean_gradient": metrics.mean_gradient(image)}
+            "mean_gradient": metrics.mean_gradient(image) if min(image.shape) >= 2
+            else float("nan")}
+
+
+MIN_SIDE = 11
+"""Shortest side (pixels, after super-resolution) that SSIM and dehazing need."""
 
 
 def result_metrics(image: np.ndarray, bicubic: np.ndarray,
                    truth: np.ndarray | None) -> dict[str, float]:
     """Metrics of a result (all float32 (H, W) in [0, 1]; PSNR in dB).
 
-    Always: PSNR/SSIM against the bicubic input and no-reference measures. In reference
+    Always: PSNR/SSIM against the bicubic input and no-reference measures (SSIM is NaN
+    for a result under MIN_SIDE pixels on a side: its window does not fit). In reference
     mode also the true PSNR/SSIM/ICI of the result and of bicubic against the truth.
     """
+    ssim = metrics.ssim if min(image.shape) >= MIN_SIDE else lambda a, b: float("nan")
     table = {"psnr_vs_bicubic": metrics.psnr(bicubic, image),
-             "ssim_vs_bicubic": metrics.ssim(bicubic, image), **no_reference_metrics(image)}
+             "ssim_vs_bicubic": ssim(bicubic, image), **no_reference_metrics(image)}
     if truth is not None:
         for name, img in (("result", image), ("bicubic", bicubic)):
             table[f"true_psnr_{name}"] = metrics.psnr(truth, img)
-            table[f"true_ssim_{name}"] = metrics.ssim(truth, img)
+            table[f"true_ssim_{name}"] = ssim(truth, img)
             table[f"true_ici_{name}"] = metrics.ici(truth, img)
     return table
 
@@ -246,6 +254,13 @@ def enhance(pixels: np.ndarray, recipe: Recipe, device: str | torch.device = "au
     if src.ndim != 2 or src.size == 0:
         raise ValueError(f"enhance expects an (H, W) film, got shape {src.shape}")
     check_output_budget(src.shape, recipe, measure)
+    if recipe.dehaze:
+        s = recipe.scale
+        side = min(src.shape) // s * s if recipe.reference is not None else min(src.shape) * s
+        if side < MIN_SIDE:
+            raise FilmTooSmallError(
+                f"a {src.shape[1]} x {src.shape[0]} film is too small to dehaze: dehazing "
+                f"needs at least {MIN_SIDE} x {MIN_SIDE} pixels after x{s}.")
     dev = pick_device(device)
     robust = wants_robust(recipe, lossy)
     net = None if recipe.model == registry.BICUBIC else _load(recipe.model, models,

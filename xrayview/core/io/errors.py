@@ -46,5 +46,9 @@ class FilmTooLargeError(FilmError):
     """The header claims more pixels than the configured cap; refused before decoding."""
 
 
+class FilmTooSmallError(FilmError):
+    """The film is too small for what was asked of it (dehazing needs 11 x 11 pixels)."""
+
+
 class ExportError(FilmError):
     """A film could not be written (bad path or format, would overwrite the input)."""

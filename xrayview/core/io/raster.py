@@ -72,8 +72,8 @@ def _pillow_pixel_cap(max_pixels: int) -> Iterator[None]:
 
 def _too_large(path: Path, w: int, h: int, max_pixels: int) -> FilmTooLargeError:
     return FilmTooLargeError(
-        f"{path.name} claims {w} x {h} pixels ({w * h / 1e6:.0f} megapixels), over the "
-        f"limit of {max_pixels / 1e6:.0f} megapixels."
+        f"{path.name} claims {w} x {h} pixels ({w * h / 1e6:.3g} megapixels), over the "
+        f"limit of {max_pixels / 1e6:.3g} megapixels."
     )
 
 

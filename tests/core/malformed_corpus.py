@@ -28,7 +28,7 @@ import pydicom
 from PIL import Image
 
 from tests.core import corpus_bytes as cb
-from tests.core.corpus_dicom import dicom_cases
+from tests.core.corpus_dicom import deflated_dicom, dicom_cases
 from xrayview.core.io import DEFAULT_MAX_PIXELS
 
 SEED = 20261126
@@ -215,6 +215,12 @@ def _bombs() -> Iterator[tuple[str, str, bytes, bool]]:
     strip = b"".join(z.compress(row) for _ in range(side)) + z.flush()
     yield f"tiff-{side}x{side}-deflate-at-cap", ".tif", cb.tiff_bomb(side, side, compression=8, strip=strip), False
     yield "tiff-deflate-60000x60000", ".tif", cb.tiff_bomb(60000, 60000, compression=8, strip=strip), True
+    px = (np.arange(64 * 64) % 251).astype(np.uint8).reshape(64, 64)
+    yield "dicom-deflated-64x64-ok", ".dcm", deflated_dicom(px), False
+    yield "dicom-deflated-inflates-to-2GiB", ".dcm", deflated_dicom(px, padding=2 << 30), True
+    yield "dicom-deflated-inflates-to-512MiB", ".dcm", deflated_dicom(px, padding=512 << 20), True
+    yield "dicom-deflated-claims-65535-rows-2GiB", ".dcm", deflated_dicom(px, padding=2 << 30, rows=65535), True
+    yield "dicom-deflated-truncated-in-pixels", ".dcm", deflated_dicom(px)[:500], True
 
 
 def warm_up() -> None:

@@ -151,3 +151,45 @@ def test_json_of_a_tiny_film_has_no_nan_or_infinity(tmp_path, shape):
                     "--json")
     assert proc.returncode == 0, proc.stderr
     json.loads(proc.stdout, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
+
+
+# --- bounded reads: Deflated Explicit VR DICOM ----------------------------------------
+
+def _deflated(tmp_path, name, **kwargs):
+    from tests.core.corpus_dicom import deflated_dicom
+
+    px = (np.arange(64 * 64) % 251).astype(np.uint8).reshape(64, 64)
+    path = tmp_path / name
+    path.write_bytes(deflated_dicom(px, **kwargs))
+    return path, px
+
+
+def test_a_deflated_dicom_that_inflates_to_2_gib_is_refused_within_its_budget(tmp_path):
+    """2 MB on disk, 2 GiB inflated: refused after inflating what its 64 x 64 header
+    accounts for plus the slack (pydicom alone inflates it all: 4 GB, 20 s)."""
+    import resource
+
+    from xrayview.core.io import FilmTooLargeError
+    from xrayview.core.io.deflate import SLACK_BYTES
+
+    bomb, _ = _deflated(tmp_path, "bomb.dcm", padding=2 << 30)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10
+    with pytest.raises(FilmTooLargeError, match="inflates to more than the 16 MB"):
+        load_film(bomb)
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10) - before
+    assert grown < 8 * SLACK_BYTES  # the peak of this process, not 2 GiB
+
+
+def test_a_good_deflated_dicom_loads_and_exports(tmp_path):
+    import pydicom
+
+    from xrayview.core.io.export import save_film
+
+    path, px = _deflated(tmp_path, "ok.dcm")
+    film = load_film(path)
+    np.testing.assert_allclose(film.pixels, px / 255.0, atol=1e-7)
+    assert "Deflated" in film.transfer_syntax
+    out = save_film(film.pixels, tmp_path / "out.dcm", film)
+    ds = pydicom.dcmread(out)
+    assert ds.file_meta.TransferSyntaxUID == pydicom.uid.ExplicitVRLittleEndian
+    np.testing.assert_array_equal(ds.pixel_array, px)

@@ -184,8 +184,10 @@ def _info_text(summary: dict[str, Any]) -> str:
         lines.append(("Note", note))
     for key, value in s.get("identifiers", {}).items():
         lines.append((key.replace("_", " ").capitalize(), value or "-"))
-    width = max(len(k) for k, _ in lines) + 2
-    return "\n".join(f"{k + ':':<{width}}{v}" for k, v in lines)
+    from xrayview.core.io.errors import escape_control
+
+    width = max(len(k) for k, _ in lines) + 2  # every value may come from the file
+    return "\n".join(f"{k + ':':<{width}}{escape_control(v)}" for k, v in lines)
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -341,14 +343,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_study(args)
         return _cmd_gui(getattr(args, "files", []))
     except (FilmError, BadInput, WeightsError) as exc:  # missing/damaged weights: bad input
-        print(f"xrayview: {exc}", file=sys.stderr)
+        from xrayview.core.io.errors import escape_control
+
+        print(f"xrayview: {escape_control(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # an internal error: one line, the details in --debug
         if args.debug:
             raise
+        from xrayview.core.io.errors import escape_control, plain
+
         log.debug("internal error", exc_info=True)
-        print(f"xrayview: internal error: {type(exc).__name__}: {exc} "
-              "(run with --debug for details)", file=sys.stderr)
+        where = _crash_log()
+        hint = f"details in {escape_control(where)}" if where else "run with --debug for details"
+        print(f"xrayview: internal error: {type(exc).__name__}: {plain(exc, 200)} ({hint})",
+              file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _crash_log() -> str | None:
+    """Write the current exception's traceback to a new private file (mode 0600) in the
+    temporary folder and return its path (None when that fails): exit 1 names it."""
+    import tempfile
+    import traceback
+
+    try:
+        fd, path = tempfile.mkstemp(prefix="xrayview-internal-error-", suffix=".log")
+        with open(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"xrayview {__version__}: {' '.join(map(repr, sys.argv))}\n")
+            fh.write(traceback.format_exc())
+        return path
+    except OSError:
+        return None

@@ -193,3 +193,53 @@ def test_a_good_deflated_dicom_loads_and_exports(tmp_path):
     ds = pydicom.dcmread(out)
     assert ds.file_meta.TransferSyntaxUID == pydicom.uid.ExplicitVRLittleEndian
     np.testing.assert_array_equal(ds.pixel_array, px)
+
+
+# --- terminal safety ---------------------------------------------------------------------
+
+def test_info_escapes_control_characters_from_dicom_text(tmp_path):
+    """A CR/LF in WindowCenterWidthExplanation must not forge a "Patient name:" line, and
+    ESC sequences must not reach the terminal; the real identifiers stay hidden."""
+    from tests.core.dicom_factory import make_dicom
+
+    forged = "LUNG\r\nPatient name:  Forged^Name\x1b[2J\x1b]0;title\x07"
+    path = make_dicom(tmp_path / "f\x1bname.dcm", np.zeros((16, 16), np.uint16),
+                      WindowCenter=100, WindowWidth=200, WindowCenterWidthExplanation=forged,
+                      PatientName="Real^Secret", Modality="D\x1bX", SeriesDescription="x")
+    proc = xrayview("info", path)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "\x1b" not in out and "\r" not in out and "\x07" not in out
+    lines = out.splitlines()
+    assert not any(ln.startswith("Patient name") for ln in lines)
+    window = next(ln for ln in lines if ln.startswith("Window:"))
+    assert "LUNG\\r\\nPatient name:  Forged^Name\\x1b[2J" in window
+    assert "Real^Secret" not in out and "TEST0001" not in out
+    shown = xrayview("info", path, "--show-identifiers").stdout
+    assert "Real^Secret" in shown and "\x1b" not in shown
+
+
+def test_error_lines_escape_control_characters(tmp_path):
+    path = tmp_path / "bad\x1b[31mname.png"
+    path.write_bytes(b"not an image")
+    proc = xrayview("info", path)
+    assert proc.returncode == 2 and "\x1b" not in proc.stderr
+
+
+def test_an_internal_error_is_exit_1_and_names_a_log_with_the_traceback(tmp_path,
+                                                                       monkeypatch, capsys):
+    import re
+
+    from xrayview import cli
+
+    def bug(args):
+        raise RuntimeError("a real bug\x1b[2J")
+
+    monkeypatch.setattr(cli, "_cmd_info", bug)
+    assert cli.main(["info", str(_png(tmp_path / "f.png"))]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\x1b" not in err
+    log = re.search(r"details in (\S+\.log)\)", err).group(1)
+    text = open(log, encoding="utf-8").read()
+    os.unlink(log)
+    assert "Traceback" in text and "RuntimeError: a real bug" in text

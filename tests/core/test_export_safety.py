@@ -93,10 +93,10 @@ def test_failure_at_any_step_leaves_target_and_no_temporary_file(tmp_path, sourc
 def test_failing_dicom_write_is_an_export_error_without_leftovers(tmp_path, monkeypatch):
     src = load_film(make_dicom(tmp_path / "src.dcm", np.zeros((8, 8), np.uint16)))
 
-    def broken(self, *args, **kwargs):
+    def broken(*args, **kwargs):
         raise ValueError("Invalid value for VR PN: 'Secret^Name'")
 
-    monkeypatch.setattr(pydicom.dataset.Dataset, "save_as", broken)
+    monkeypatch.setattr(pydicom, "dcmwrite", broken)
     with pytest.raises(ExportError, match="cannot write out.dcm as DICOM") as err:
         save_film(src.pixels, tmp_path / "out.dcm", src)
     assert "Secret" not in str(err.value) and _leftovers(tmp_path) == []
@@ -216,3 +216,61 @@ def test_os_reason_finds_the_errno_behind_a_rewrapped_error():
         assert files.os_reason(wrapped) == "No space left on device"
     assert files.os_reason(OSError("[Errno 28] No space left on device\nTraceback")) \
         == "No space left on device"
+
+
+# --- issue 17: exports valid for every source ------------------------------------------
+
+def _test_file(name, *folders):
+    return next(p for d in folders for p in d.rglob(name))
+
+
+def test_an_8_bit_source_stays_8_bit(pydicom_test_dir, pydicom_data_dir, tmp_path):
+    src = _test_file("JPGLosslessP14SV1_1s_1f_8b.dcm", pydicom_test_dir, pydicom_data_dir)
+    film = load_film(src)
+    ds = pydicom.dcmread(save_film(film.pixels, tmp_path / "o.dcm", film))
+    a = pydicom.dcmread(src, stop_before_pixels=True)
+    assert ds.SOPClassUID == a.SOPClassUID and ds.BitsAllocated == 8 == a.BitsAllocated
+    assert ds.pixel_array.dtype == np.uint8
+    np.testing.assert_array_equal(ds.pixel_array, pydicom.dcmread(src).pixel_array)
+
+
+@pytest.mark.parametrize("name", ["MR_small_bigendian.dcm", "MR_small_expb.dcm"])
+def test_a_big_endian_source_is_written_little_endian(pydicom_test_dir, tmp_path, name):
+    film = load_film(pydicom_test_dir / name)
+    ds = pydicom.dcmread(save_film(film.pixels, tmp_path / "o.dcm", film))
+    assert ds.file_meta.TransferSyntaxUID == pydicom.uid.ExplicitVRLittleEndian
+    src = pydicom.dcmread(pydicom_test_dir / name)
+    np.testing.assert_array_equal(ds.pixel_array, src.pixel_array)
+    assert ds.PatientName == src.PatientName and ds.Rows == src.Rows
+
+
+@pytest.mark.parametrize("body,laterality,expected", [
+    ("CHEST", None, None), ("HEAD", "", None), ("KNEE", None, ""), (None, None, ""),
+    ("CHEST", "R", "R")])
+def test_laterality_only_where_its_condition_holds(tmp_path, body, laterality, expected):
+    attrs = {"BodyPartExamined": body} if body else {}
+    if laterality is not None:
+        attrs["Laterality"] = laterality
+    src = load_film(make_dicom(tmp_path / "src.dcm", np.zeros((3, 8, 8), np.uint16),
+                               **attrs))  # multi-frame: the Secondary Capture path
+    ds = pydicom.dcmread(save_film(src.pixels, tmp_path / "o.dcm", src))
+    assert ds.SOPClassUID == pydicom.uid.SecondaryCaptureImageStorage
+    assert ds.get("Laterality") == expected
+
+
+def test_a_frame_is_referenced_only_for_a_multi_frame_class(pydicom_test_dir,
+                                                           pydicom_data_dir, tmp_path):
+    folders = (pydicom_test_dir, pydicom_data_dir)
+    sc = load_film(_test_file("SC_rgb_2frame.dcm", *folders), frame=1)  # single-frame IOD
+    ref = pydicom.dcmread(save_film(sc.pixels, tmp_path / "a.dcm", sc)).SourceImageSequence[0]
+    assert "ReferencedFrameNumber" not in ref
+    mr = load_film(_test_file("emri_small.dcm", *folders), frame=3)  # Enhanced MR
+    ref = pydicom.dcmread(save_film(mr.pixels, tmp_path / "b.dcm", mr)).SourceImageSequence[0]
+    assert ref.ReferencedFrameNumber == 4
+
+
+def test_a_source_with_an_invalid_uid_is_not_referenced(tmp_path):
+    src = load_film(make_dicom(tmp_path / "src.dcm", np.zeros((8, 8), np.uint16),
+                               SOPInstanceUID="999.999.2.1994"))
+    ds = pydicom.dcmread(save_film(src.pixels, tmp_path / "o.dcm", src))
+    assert "SourceImageSequence" not in ds

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+import pydicom
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -179,8 +180,8 @@ def _save_dicom(px: np.ndarray, out: Path, film: Film | None, scale: int, descri
                               f"({short_reason(exc, quiet.secrets)}).") from None
 
         def write(fh: BinaryIO) -> None:
-            try:
-                ds.save_as(fh, enforce_file_format=True)
+            try:  # dcmwrite (not save_as) also re-encodes a big-endian source's elements
+                pydicom.dcmwrite(fh, ds, enforce_file_format=True)
             except (ValueError, TypeError, KeyError) as exc:
                 raise ExportError(f"cannot write {out.name} as DICOM "
                                   f"({short_reason(exc, quiet.secrets)}).") from None
@@ -206,7 +207,8 @@ def _stored_range(hdr: Dataset) -> tuple[int, int, bool]:
 
 
 def _to_stored(px: np.ndarray, film: Film, hdr: Dataset) -> np.ndarray | None:
-    """Normalised pixels -> the source's stored values (int16/uint16), None if impossible."""
+    """Normalised pixels -> the source's stored values (int16/uint16, or int8/uint8 for an
+    8-bit source), None if impossible."""
     lo, hi, signed = _stored_range(hdr)
     values = film.stored_values(px)  # modality-LUT output, source photometric
     if "ModalityLUTSequence" in hdr:
@@ -220,7 +222,9 @@ def _to_stored(px: np.ndarray, film: Film, hdr: Dataset) -> np.ndarray | None:
     else:
         slope = float(hdr.get("RescaleSlope", 1) or 1)
         stored = (values - float(hdr.get("RescaleIntercept", 0) or 0)) / slope
-    return np.clip(np.rint(stored), lo, hi).astype(np.int16 if signed else np.uint16)
+    wide = int(hdr.get("BitsAllocated", 16) or 16) > 8  # an 8-bit source stays 8-bit
+    dtype = (np.int16 if signed else np.uint16) if wide else (np.int8 if signed else np.uint8)
+    return np.clip(np.rint(stored), lo, hi).astype(dtype)
 
 
 def _keeps_values(film: Film | None, hdr: Dataset | None) -> bool:
@@ -260,7 +264,7 @@ def _derived_dicom(px: np.ndarray, film: Film | None, scale: int, description: s
                     ds[name] = copy.deepcopy(hdr[name])
         for name in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate",
                      "StudyTime", "StudyID", "AccessionNumber", "ReferringPhysicianName",
-                     "PatientOrientation", "Laterality"):  # Type 2 / 2C: empty = unknown
+                     "PatientOrientation"):  # Type 2: empty = unknown
             ds.setdefault(name, "")
         ds.setdefault("StudyInstanceUID", generate_uid())
         ds.setdefault("Modality", "OT")
@@ -282,8 +286,61 @@ def _derived_dicom(px: np.ndarray, film: Film | None, scale: int, description: s
     for name in _SPACING:
         if name in ds and scale != 1:
             ds[name].value = _scaled_ds(ds[name].value, scale)
+    _laterality(ds)
     _mark_derived(ds, film, hdr, description)
     return ds
+
+
+# Body parts (BodyPartExamined, PS3.16 Annex L) that come in pairs: only for these (or an
+# unknown body part) does the General Series module want Laterality (Type 2C).
+PAIRED_BODY_PARTS = frozenset({
+    "BREAST", "EYE", "EAR", "KIDNEY", "LUNG", "OVARY", "TESTIS", "ADRENAL", "ORBIT",
+    "PAROTID", "SUBMANDIBULAR", "TMJ", "ACJOINT", "SIJOINT", "CLAVICLE", "SCAPULA",
+    "SHOULDER", "ARM", "UPPRARM", "HUMERUS", "ELBOW", "FOREARM", "RADIUS", "ULNA",
+    "WRIST", "HAND", "FINGER", "THUMB", "HIP", "THIGH", "FEMUR", "KNEE", "PATELLA",
+    "LEG", "LOWERLEG", "TIBIA", "FIBULA", "ANKLE", "HEEL", "CALCANEUS", "FOOT", "TOE",
+    "EXTREMITY", "UPPEREXTREMITY", "LOWEREXTREMITY", "CAROTID", "FEMORALA"})
+
+
+def _laterality(ds: Dataset) -> None:
+    """Laterality (General Series, Type 2C): kept with a value; otherwise empty where it
+    is required (a paired or unknown body part, no ImageLaterality) and absent where
+    its condition does not hold (an unpaired body part such as CHEST or HEAD)."""
+    if str(ds.get("Laterality", "") or "").strip():
+        return
+    body = str(ds.get("BodyPartExamined", "") or "").upper().strip()
+    if "ImageLaterality" not in ds and (not body or body in PAIRED_BODY_PARTS):
+        ds.Laterality = ""
+    else:
+        ds.pop("Laterality", None)
+
+
+_MULTI_FRAME_CLASSES = frozenset({  # multi-frame IODs whose names do not say so
+    "1.2.840.10008.5.1.4.1.1.20",      # Nuclear Medicine Image
+    "1.2.840.10008.5.1.4.1.1.12.1",    # X-Ray Angiographic Image
+    "1.2.840.10008.5.1.4.1.1.12.2",    # X-Ray Radiofluoroscopic Image
+    "1.2.840.10008.5.1.4.1.1.13.1.1",  # X-Ray 3D Angiographic Image
+    "1.2.840.10008.5.1.4.1.1.13.1.2",  # X-Ray 3D Craniofacial Image
+    "1.2.840.10008.5.1.4.1.1.77.1.6",  # VL Whole Slide Microscopy Image
+})
+
+
+def _valid_uid(uid) -> bool:
+    """A UID a reference may repeat: valid syntax under a root of 0, 1 or 2 (PS3.5 9.1)."""
+    text = str(uid or "")
+    return (bool(text) and pydicom.uid.UID(text).is_valid
+            and text.split(".")[0] in ("0", "1", "2"))
+
+
+def _multi_frame_class(uid) -> bool:
+    """Whether instances of SOP class ``uid`` may hold several frames (only then may a
+    reference to them name a frame: Image SOP Instance Reference Macro)."""
+    uid = str(uid)
+    if uid in _MULTI_FRAME_CLASSES:
+        return True
+    name = pydicom.uid.UID(uid).name.lower()
+    return any(w in name for w in ("multi-frame", "enhanced", "tomosynthesis", "volume",
+                                   "video", "whole slide", "legacy converted"))
 
 
 def _mark_derived(ds: Dataset, film: Film | None, hdr: Dataset | None, description: str) -> None:
@@ -301,11 +358,12 @@ def _mark_derived(ds: Dataset, film: Film | None, hdr: Dataset | None, descripti
     ds.InstanceNumber = ds.get("InstanceNumber", 1) or 1
     ds.DerivationDescription = (description or f"xrayview {__version__}")[:1024]
     ds.pop("SourceImageSequence", None)
-    if hdr is not None and "SOPInstanceUID" in hdr and "SOPClassUID" in hdr:
+    if hdr is not None and _valid_uid(hdr.get("SOPInstanceUID")) \
+            and _valid_uid(hdr.get("SOPClassUID")):  # Type 3: no reference beats a bad one
         ref = Dataset()
         ref.ReferencedSOPClassUID = hdr.SOPClassUID
         ref.ReferencedSOPInstanceUID = hdr.SOPInstanceUID
-        if film is not None and film.frame_count > 1:
+        if film is not None and film.frame_count > 1 and _multi_frame_class(hdr.SOPClassUID):
             ref.ReferencedFrameNumber = film.frame_index + 1
         purpose = Dataset()
         purpose.CodeValue, purpose.CodingSchemeDesignator = "121322", "DCM"

@@ -347,6 +347,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"xrayview: {escape_control(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except MemoryError:  # past the up-front budgets: the user can ask for less
+        print("xrayview: not enough memory for this film and recipe; try a smaller --scale "
+              "or --tile, or close other programs.", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # an internal error: one line, the details in --debug

@@ -243,3 +243,14 @@ def test_an_internal_error_is_exit_1_and_names_a_log_with_the_traceback(tmp_path
     text = open(log, encoding="utf-8").read()
     os.unlink(log)
     assert "Traceback" in text and "RuntimeError: a real bug" in text
+
+
+def test_memory_running_out_past_the_budgets_is_exit_2(tmp_path, monkeypatch, capsys):
+    from xrayview import cli
+
+    def short_of_memory(args):
+        raise MemoryError
+
+    monkeypatch.setattr(cli, "_cmd_enhance", short_of_memory)
+    assert cli.main(["enhance", str(_png(tmp_path / "f.png")), str(tmp_path / "o.png")]) == 2
+    assert capsys.readouterr().err.startswith("xrayview: not enough memory")

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QListWidget, QM
 from xrayview import __version__
 from xrayview.core.film import Film
 from xrayview.core.io import FilmError, load_film
+from xrayview.core.io.errors import escape_control
 from xrayview.core.io.export import save_film
 from xrayview.gui.compare import CompareView
 from xrayview.gui.docks import DicomTagBrowser, HistogramPanel
@@ -205,7 +206,7 @@ class MainWindow(QMainWindow):
         inverted = self.act.invert.isChecked()
         self.controller.set_source(film)
         self.compare.set_inverted(inverted)
-        self.setWindowTitle(f"{APP_TITLE} — {name}")
+        self.setWindowTitle(f"{APP_TITLE} — {escape_control(name)}")
         self._info_label.setText(film_info_text(film))
         self._cursor_label.clear()
         for note in film.notes:

@@ -32,8 +32,9 @@ def test_corpus_is_large_and_covers_every_kind(malformed_corpus):
     assert len(malformed_corpus.cases) >= 1000
     for kind in ("zero-byte", "not-image", "truncate", "flip-header", "flip-pixels", "length",
                  "huge-size", "transfer-syntax", "attribute", "missing-pixels", "structure",
-                 "bomb"):
+                 "bomb", "orientation", "sample-type"):
         assert kinds[kind] >= 3, kind
+    assert kinds["non-regular"] >= 1
 
 
 def test_every_case_ends_in_a_film_error_or_a_valid_film(malformed_corpus):

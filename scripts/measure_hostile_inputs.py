@@ -146,8 +146,8 @@ def main() -> None:
         rows = []
         for name, runs in cases(tmp).items():
             results = [run(a, e, c) for a, e, c in runs]
-            extra = [max(0.0, r["rss_mb"] - base[a[0]]["rss_mb"]) for (a, _, _), r in zip(runs, results)
-                     if r["rss_mb"] is not None]
+            extra = [max(0.0, r["rss_mb"] - base[a[0]]["rss_mb"])
+                     for (a, _, _), r in zip(runs, results) if r["rss_mb"] is not None]
             rss = [r["rss_mb"] for r in results if r["rss_mb"] is not None]
             rows.append({"class": name, "cases": len(results),
                          "max_seconds": max(r["seconds"] for r in results),

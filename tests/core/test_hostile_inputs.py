@@ -254,3 +254,16 @@ def test_memory_running_out_past_the_budgets_is_exit_2(tmp_path, monkeypatch, ca
     monkeypatch.setattr(cli, "_cmd_enhance", short_of_memory)
     assert cli.main(["enhance", str(_png(tmp_path / "f.png")), str(tmp_path / "o.png")]) == 2
     assert capsys.readouterr().err.startswith("xrayview: not enough memory")
+
+
+def test_enhance_selects_a_tiff_page_like_a_dicom_frame(tmp_path):
+    import tifffile
+
+    pages = np.stack([np.full((16, 12), 10000 * (i + 1), np.uint16) for i in range(3)])
+    tifffile.imwrite(tmp_path / "pages.tif", pages, photometric="minisblack")
+    proc = xrayview("enhance", tmp_path / "pages.tif", tmp_path / "p2.png", "--model", "none",
+                    "--frame", "2")
+    assert proc.returncode == 0, proc.stderr
+    np.testing.assert_allclose(load_film(tmp_path / "p2.png").pixels, 30000 / 65535, atol=1e-4)
+    assert_bad_input(xrayview("enhance", tmp_path / "pages.tif", tmp_path / "p3.png",
+                              "--model", "none", "--frame", "3"), "has 3 page(s)")

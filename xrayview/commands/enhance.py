@@ -139,7 +139,7 @@ def run_enhance(args: argparse.Namespace) -> int:
         device = pick_device(args.device)
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
-    film = load_film_quietly(args.input)
+    film = load_film_quietly(args.input, frame=getattr(args, "frame", 0))
     check_destination(args.output, film)
     needed = [n for n in (recipe.model, registry.dehazer() if recipe.dehaze else None)
               if n and n != registry.BICUBIC]

@@ -267,3 +267,16 @@ def test_enhance_selects_a_tiff_page_like_a_dicom_frame(tmp_path):
     np.testing.assert_allclose(load_film(tmp_path / "p2.png").pixels, 30000 / 65535, atol=1e-4)
     assert_bad_input(xrayview("enhance", tmp_path / "pages.tif", tmp_path / "p3.png",
                               "--model", "none", "--frame", "3"), "has 3 page(s)")
+
+
+def test_reference_mode_budgets_the_degraded_film_not_the_truth_times_scale(monkeypatch):
+    from xrayview.core.enhance import pipeline
+    from xrayview.core.enhance.recipe import Recipe, Reference
+    from xrayview.core.generators import drain
+
+    truth = np.random.default_rng(0).random((400, 400), dtype=np.float32)
+    recipe = Recipe(model="none", scale=4, reference=Reference())
+    room = pipeline.output_bytes((100, 100), recipe) / pipeline.MEMORY_SHARE  # 400 x 400 out
+    monkeypatch.setattr(pipeline, "available_memory", lambda: int(room) + 1)
+    result = drain(pipeline.enhance(truth, recipe, "cpu"))
+    assert result.image.shape == (400, 400)

@@ -253,10 +253,11 @@ def enhance(pixels: np.ndarray, recipe: Recipe, device: str | torch.device = "au
     src = np.asarray(pixels)
     if src.ndim != 2 or src.size == 0:
         raise ValueError(f"enhance expects an (H, W) film, got shape {src.shape}")
-    check_output_budget(src.shape, recipe, measure)
+    s = recipe.scale
+    low = src.shape if recipe.reference is None else (src.shape[0] // s, src.shape[1] // s)
+    check_output_budget(low, recipe, measure)  # reference mode: the degraded film is enhanced
     if recipe.dehaze:
-        s = recipe.scale
-        side = min(src.shape) // s * s if recipe.reference is not None else min(src.shape) * s
+        side = min(low) * s
         if side < MIN_SIDE:
             raise FilmTooSmallError(
                 f"a {src.shape[1]} x {src.shape[0]} film is too small to dehaze: dehazing "

@@ -280,3 +280,15 @@ def test_reference_mode_budgets_the_degraded_film_not_the_truth_times_scale(monk
     monkeypatch.setattr(pipeline, "available_memory", lambda: int(room) + 1)
     result = drain(pipeline.enhance(truth, recipe, "cpu"))
     assert result.image.shape == (400, 400)
+
+
+def test_output_budget_also_names_the_dehazing_steps_that_fit():
+    from xrayview.core.enhance.pipeline import check_output_budget, output_bytes
+    from xrayview.core.enhance.recipe import Dehazing, Recipe
+    from xrayview.core.io import FilmTooLargeError
+
+    many = Recipe(model="none", scale=2, dehazing=Dehazing(max_steps=1000))
+    fifty = Recipe(model="none", scale=2, dehazing=Dehazing(max_steps=50))
+    room = int(output_bytes((1000, 1000), fifty) / 0.8) + 1
+    with pytest.raises(FilmTooLargeError, match="or at most 50 dehazing steps at x2"):
+        check_output_budget((1000, 1000), many, available=room)

@@ -208,6 +208,13 @@ def check_output_budget(shape: tuple[int, int], recipe: Recipe, measure: bool = 
             if output_bytes(shape, dataclasses.replace(recipe, scale=s), measure) <= budget]
     advice = (f"the largest scale that fits is x{fits[0]}" if fits
               else "even x1 does not fit: crop or downscale the film first")
+    if recipe.dehazing is not None:  # every step's image is kept: fewer steps may fit
+        steps = [k for k in (500, 200, 100, 50, 20, 10, 5, 2, 1)
+                 if k < recipe.dehazing.max_steps and output_bytes(shape, dataclasses.replace(
+                     recipe, dehazing=dataclasses.replace(recipe.dehazing, max_steps=k)),
+                     measure) <= budget]
+        if steps:
+            advice += f", or at most {steps[0]} dehazing steps at x{recipe.scale}"
     raise FilmTooLargeError(
         f"a {w} x {h} film enhanced x{recipe.scale} gives a {w * recipe.scale} x "
         f"{h * recipe.scale} result that needs about {_size(needed)} of memory, more "

@@ -5,7 +5,8 @@ pydicom inflates the whole data set of such a file before reading a single eleme
 the stream is inflated incrementally (``zlib.decompressobj`` with ``max_length``): the
 first ``HEAD_BYTES`` are parsed up to the pixel data, the header's Rows x Columns x
 frames x samples x bytes per sample (checked against the pixel cap) plus ``SLACK_BYTES``
-becomes the budget, and a stream that inflates past it is refused. The inflated data set
+becomes the budget (2 bytes per pixel of the cap when Rows is not among those bytes),
+and a stream that inflates past it is refused. The inflated data set
 is then read with pydicom's own ``read_dataset``, as ``dcmread`` would.
 """
 
@@ -63,6 +64,19 @@ def _pixel_bytes(head: Dataset, path: Path, max_pixels: int) -> int:
     return rows * cols * frames * samples * -(-allocated // 8)
 
 
+def _head(data: bytes) -> Dataset:
+    """The elements before the pixel data in the first inflated bytes (what parses)."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a cut element: the full read reports it
+            return read_dataset(DicomBytesIO(data), False, True,
+                                stop_when=lambda tag, vr, length: tag >= 0x7FE00010)
+    except Exception:  # noqa: BLE001 - damaged or cut: budget for the largest film
+        return Dataset()
+
+
 def read_deflated(fh: BinaryIO, path: Path, max_pixels: int) -> FileDataset | None:
     """The data set of ``fh`` (open at 0) when it is Deflated Explicit VR Little Endian,
     inflated within the budget; None for any other transfer syntax (``fh`` rewound).
@@ -80,9 +94,9 @@ def read_deflated(fh: BinaryIO, path: Path, max_pixels: int) -> FileDataset | No
     data = bytearray()
     try:
         ended = _inflate(fh, z, HEAD_BYTES, data)
-        head = read_dataset(DicomBytesIO(bytes(data)), False, True,
-                            stop_when=lambda tag, vr, length: tag >= 0x7FE00010)
-        budget = _pixel_bytes(head, path, max_pixels) + SLACK_BYTES
+        head = _head(bytes(data))
+        budget = SLACK_BYTES + (_pixel_bytes(head, path, max_pixels) if "Rows" in head
+                                else max_pixels * 2)  # no Rows yet: the largest 16-bit film
         if not ended and not _inflate(fh, z, budget, data):
             raise FilmTooLargeError(
                 f"{path.name}: its deflated data inflates to more than the {budget >> 20} MB "

@@ -292,3 +292,10 @@ def test_output_budget_also_names_the_dehazing_steps_that_fit():
     room = int(output_bytes((1000, 1000), fifty) / 0.8) + 1
     with pytest.raises(FilmTooLargeError, match="or at most 50 dehazing steps at x2"):
         check_output_budget((1000, 1000), many, available=room)
+
+
+def test_a_result_wider_than_dicom_allows_is_refused_before_any_work(tmp_path):
+    film = _png(tmp_path / "wide.png", (2, 20000))
+    proc = xrayview("enhance", film, tmp_path / "wide.dcm", "--model", "none", "--scale", "4")
+    assert_bad_input(proc, "a 80000 x 8 image is larger than DICOM allows")
+    assert not (tmp_path / "wide.dcm").exists()

@@ -131,7 +131,7 @@ def run_enhance(args: argparse.Namespace) -> int:
     from xrayview.core.device import default_tiling, pick_device
     from xrayview.core.enhance.pipeline import StepDone, TileDone, enhance
     from xrayview.core.generators import drive
-    from xrayview.core.io.export import check_destination, save_film
+    from xrayview.core.io.export import check_destination, check_output_shape, save_film
     from xrayview.core.models import registry
 
     recipe = recipe_from_args(args)
@@ -141,6 +141,9 @@ def run_enhance(args: argparse.Namespace) -> int:
         raise BadInput(str(exc)) from exc
     film = load_film_quietly(args.input, frame=getattr(args, "frame", 0))
     check_destination(args.output, film)
+    if recipe.reference is None:
+        check_output_shape(args.output, (film.shape[0] * recipe.scale,
+                                         film.shape[1] * recipe.scale))
     needed = [n for n in (recipe.model, registry.dehazer() if recipe.dehaze else None)
               if n and n != registry.BICUBIC]
     for name in needed:  # fail before any work, with the one-line reason

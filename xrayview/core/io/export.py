@@ -103,6 +103,7 @@ def save_film(pixels: np.ndarray, path: str | os.PathLike[str], source: Film | N
     px = np.asarray(pixels)
     if px.ndim != 2 or px.size == 0:
         raise ExportError(f"cannot write an image of shape {px.shape}; expected (H, W).")
+    check_output_shape(out, px.shape)
     px = np.clip(np.nan_to_num(px.astype(np.float32, copy=False), nan=0.0), 0.0, 1.0)
     text = None if provenance is None else provenance_text(provenance)
     if fmt == "DICOM":
@@ -131,6 +132,21 @@ class _PythonWrites:
     def __init__(self, fh: BinaryIO) -> None:
         self._fh = fh
         self.write, self.seek, self.tell, self.flush = fh.write, fh.seek, fh.tell, fh.flush
+
+
+MAX_DICOM_SIDE = 65535
+"""Rows and Columns are 16-bit unsigned in DICOM."""
+
+
+def check_output_shape(path: str | os.PathLike[str], shape: tuple[int, int]) -> None:
+    """ExportError (before any work) when an image of ``shape`` (H, W) cannot be stored
+    in ``path``'s format: DICOM holds at most 65535 rows and columns."""
+    out = Path(path)
+    if FORMATS.get(out.suffix.lower()) == "DICOM" and max(shape) > MAX_DICOM_SIDE:
+        h, w = shape
+        raise ExportError(f"cannot write {out.name}: a {w} x {h} image is larger than DICOM "
+                          f"allows ({MAX_DICOM_SIDE} rows and columns at most); save it as "
+                          ".png or .tif, or use a smaller scale.")
 
 
 def check_destination(path: str | os.PathLike[str], source: Film | None = None) -> str:

@@ -84,4 +84,12 @@ def test_report(malformed_corpus, capsys):
               f"{slowest.get('cpu_seconds', float('nan')):.2f} s CPU ({slowest['outcome']}); "
               f"most memory: {largest['name']} {largest['peak_rss_mb']:.0f} MB; "
               f"cases where a C library wrote to stderr: {stray}")
+        by_kind = collections.defaultdict(list)
+        for r in rows:
+            by_kind[r["kind"]].append(r)
+        for kind, group in sorted(by_kind.items()):  # the per-class maxima issue 17 asks for
+            print(f"  {kind:16} {len(group):4} cases: max "
+                  f"{max(r.get('seconds', 0) for r in group):.2f} s wall, "
+                  f"{max(r.get('cpu_seconds', 0) for r in group):.2f} s CPU, "
+                  f"{max(r.get('peak_rss_mb') or 0 for r in group):.0f} MB extra")
     assert sum(outcomes.values()) == len(malformed_corpus.cases)

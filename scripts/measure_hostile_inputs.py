@@ -3,7 +3,8 @@
 Each case runs ``python -m xrayview ...`` in its own process under ``/usr/bin/time`` and
 a 120 s safety timeout; the table gives, per class, the largest wall time and peak RSS
 over its cases, the largest peak RSS growth over the same subcommand on a small good PNG
-(``info``, or ``enhance --model none``, which imports torch), and the exit codes seen. The inputs are generated in a temporary folder (nothing is kept).
+(``info``, or ``enhance --model none``, which imports torch), and the exit codes seen.
+The inputs are generated in a temporary folder (nothing is kept).
 
     python scripts/measure_hostile_inputs.py [--json FILE]
 """
@@ -63,7 +64,6 @@ def cases(tmp: Path) -> dict[str, list[tuple[list[str], dict | None, str | None]
     out = lambda name: str(tmp / name)  # noqa: E731
     fifo = tmp / "pipe.png"
     os.mkfifo(fifo)
-    models = make_models_dir(tmp / "models", archs=("vdsr",))
     fifo_models = make_models_dir(tmp / "fifo_models", archs=("vdsr",))
     (fifo_models / "vdsr.pt").unlink()
     os.mkfifo(fifo_models / "vdsr.pt")

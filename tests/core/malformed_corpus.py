@@ -221,7 +221,8 @@ def _bombs() -> Iterator[tuple[str, str, bytes, bool]]:
     yield "dicom-deflated-64x64-ok", ".dcm", deflated_dicom(px), False
     yield "dicom-deflated-inflates-to-2GiB", ".dcm", deflated_dicom(px, padding=2 << 30), True
     yield "dicom-deflated-inflates-to-512MiB", ".dcm", deflated_dicom(px, padding=512 << 20), True
-    yield "dicom-deflated-claims-65535-rows-2GiB", ".dcm", deflated_dicom(px, padding=2 << 30, rows=65535), True
+    yield ("dicom-deflated-claims-65535-rows-2GiB", ".dcm",
+           deflated_dicom(px, padding=2 << 30, rows=65535), True)
     yield "dicom-deflated-truncated-in-pixels", ".dcm", deflated_dicom(px)[:500], True
 
 

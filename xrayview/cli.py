@@ -184,22 +184,29 @@ def _info_text(summary: dict[str, Any]) -> str:
         lines.append(("Note", note))
     for key, value in s.get("identifiers", {}).items():
         lines.append((key.replace("_", " ").capitalize(), value or "-"))
-    width = max(len(k) for k, _ in lines) + 2
-    return "\n".join(f"{k + ':':<{width}}{v}" for k, v in lines)
+    from xrayview.core.io.errors import escape_control
+
+    width = max(len(k) for k, _ in lines) + 2  # every value may come from the file
+    return "\n".join(f"{k + ':':<{width}}{escape_control(v)}" for k, v in lines)
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
     from xrayview.commands import load_film_quietly
 
-    if args.max_megapixels <= 0:
-        raise BadInput("--max-megapixels must be positive.")
+    import math
+
+    if not (math.isfinite(args.max_megapixels) and 1e-6 <= args.max_megapixels <= 1e5):
+        raise BadInput(f"--max-megapixels must be a number from 0.000001 (one pixel) to "
+                       f"100000, not {args.max_megapixels:g}.")
     film = load_film_quietly(args.file, frame=args.frame,
-                             max_pixels=int(args.max_megapixels * 1e6))
+                             max_pixels=max(1, round(args.max_megapixels * 1e6)))
     summary = film.summary()
     if args.show_identifiers:
         summary["identifiers"] = film.identifiers.as_dict()
     if args.json:
-        print(json.dumps(summary, indent=2))
+        from xrayview.commands.enhance import json_safe
+
+        print(json.dumps(json_safe(summary), indent=2, allow_nan=False))
     else:
         print(_info_text(summary))
     return EXIT_OK
@@ -249,6 +256,8 @@ def _add_enhance_parser(sub) -> None:
     e.add_argument("--stop-rollback", action="store_true",
                    help="when the threshold stops dehazing, keep the step before the one "
                         "that crossed it")
+    e.add_argument("--frame", type=int, default=0,
+                   help="frame (DICOM) or page (TIFF) to enhance, 0-based (default 0)")
     e.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
     e.add_argument("--tile", type=int, default=None,
                    help="tile size in pixels (default: 1024 on the CPU, 2048 on a GPU)")
@@ -340,14 +349,40 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_gui(getattr(args, "files", []))
         return command(args)
     except (FilmError, BadInput, WeightsError) as exc:  # missing/damaged weights: bad input
-        print(f"xrayview: {exc}", file=sys.stderr)
+        from xrayview.core.io.errors import escape_control
+
+        print(f"xrayview: {escape_control(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MemoryError:  # past the up-front budgets: the user can ask for less
+        print("xrayview: not enough memory for this film and recipe; try a smaller --scale "
+              "or --tile, or close other programs.", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # an internal error: one line, the details in --debug
         if args.debug:
             raise
+        from xrayview.core.io.errors import escape_control, plain
+
         log.debug("internal error", exc_info=True)
-        print(f"xrayview: internal error: {type(exc).__name__}: {exc} "
-              "(run with --debug for details)", file=sys.stderr)
+        where = _crash_log()
+        hint = f"details in {escape_control(where)}" if where else "run with --debug for details"
+        print(f"xrayview: internal error: {type(exc).__name__}: {plain(exc, 200)} ({hint})",
+              file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _crash_log() -> str | None:
+    """Write the current exception's traceback to a new private file (mode 0600) in the
+    temporary folder and return its path (None when that fails): exit 1 names it."""
+    import tempfile
+    import traceback
+
+    try:
+        fd, path = tempfile.mkstemp(prefix="xrayview-internal-error-", suffix=".log")
+        with open(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"xrayview {__version__}: {' '.join(map(repr, sys.argv))}\n")
+            fh.write(traceback.format_exc())
+        return path
+    except OSError:
+        return None

@@ -220,3 +220,44 @@ def dicom_cases(src, rng: random.Random) -> Iterator[tuple[str, str, bytes, bool
         yield "structure", "sq-never-closed", head + cb.nested_sequence(3, close=False) + tail, True
     noise = np.random.default_rng(rng.randrange(1 << 30)).integers(0, 256, 4096, dtype=np.uint8)
     yield "structure", "noise-after-meta", data[:body[0].value_offset + 200] + noise.tobytes(), True
+
+
+def deflated_dicom(pixels: np.ndarray, padding: int = 0, rows: int | None = None) -> bytes:
+    """A Deflated Explicit VR Little Endian Secondary Capture of ``pixels`` (uint8/uint16
+    (H, W)); ``padding`` > 0 appends a DataSetTrailingPadding element of that many zero
+    bytes (a multiple of 1 MiB), compressed block by block (a full flush makes every
+    1 MiB block the same bytes), so a 2 GiB bomb takes 2 MB and milliseconds to make.
+    ``rows`` overrides the Rows the header claims."""
+    import zlib
+
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_dataset, write_file_meta_info
+    from pydicom.uid import (DeflatedExplicitVRLittleEndian, SecondaryCaptureImageStorage,
+                             generate_uid)
+
+    ds = Dataset()
+    ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = (SecondaryCaptureImageStorage,
+                                                      generate_uid(), "OT")
+    ds.set_pixel_data(pixels, "MONOCHROME2", 8 * pixels.itemsize)
+    if rows is not None:
+        ds.Rows = rows
+    body = DicomBytesIO()
+    body.is_little_endian, body.is_implicit_VR = True, False
+    write_dataset(body, ds)
+    z = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    stream = z.compress(body.getvalue())
+    if padding:
+        stream += z.compress(b"\xfc\xff\xfc\xffOB\x00\x00" + padding.to_bytes(4, "little"))
+        stream += z.flush(zlib.Z_FULL_FLUSH)
+        block = z.compress(bytes(1 << 20)) + z.flush(zlib.Z_FULL_FLUSH)
+        stream += block * (padding >> 20)
+    stream += z.flush()
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = (ds.SOPClassUID,
+                                                                     ds.SOPInstanceUID)
+    meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+    out = io.BytesIO()
+    out.write(bytes(128) + b"DICM")
+    write_file_meta_info(out, meta, enforce_standard=True)
+    return out.getvalue() + stream

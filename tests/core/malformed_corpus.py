@@ -6,15 +6,17 @@ files, a chest PNG and JPEG from ../shared/data/cxr, and 16-bit TIFFs made from 
 Random choices use a fixed seed, so the corpus is the same on every run.
 
 Kinds: zero-byte, not-image, truncate, flip-header, flip-pixels, length, huge-size,
-transfer-syntax, attribute, missing-pixels, structure, bomb. ``must_fail`` is True where
-only a typed FilmError is right; where corruption can go unnoticed (a flipped pixel byte)
-a loaded Film is also acceptable.
+transfer-syntax, attribute, missing-pixels, structure, bomb (also Deflated DICOM), and
+from issue 17 non-regular (a named pipe), orientation (EXIF), sample-type (TIFF).
+``must_fail`` is True where only a typed FilmError is right; where corruption can go
+unnoticed (a flipped pixel byte) a loaded Film is also acceptable.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import random
 import sys
 import warnings
@@ -28,7 +30,7 @@ import pydicom
 from PIL import Image
 
 from tests.core import corpus_bytes as cb
-from tests.core.corpus_dicom import dicom_cases
+from tests.core.corpus_dicom import deflated_dicom, dicom_cases
 from xrayview.core.io import DEFAULT_MAX_PIXELS
 
 SEED = 20261126
@@ -215,6 +217,47 @@ def _bombs() -> Iterator[tuple[str, str, bytes, bool]]:
     strip = b"".join(z.compress(row) for _ in range(side)) + z.flush()
     yield f"tiff-{side}x{side}-deflate-at-cap", ".tif", cb.tiff_bomb(side, side, compression=8, strip=strip), False
     yield "tiff-deflate-60000x60000", ".tif", cb.tiff_bomb(60000, 60000, compression=8, strip=strip), True
+    px = (np.arange(64 * 64) % 251).astype(np.uint8).reshape(64, 64)
+    yield "dicom-deflated-64x64-ok", ".dcm", deflated_dicom(px), False
+    yield "dicom-deflated-inflates-to-2GiB", ".dcm", deflated_dicom(px, padding=2 << 30), True
+    yield "dicom-deflated-inflates-to-512MiB", ".dcm", deflated_dicom(px, padding=512 << 20), True
+    yield ("dicom-deflated-claims-65535-rows-2GiB", ".dcm",
+           deflated_dicom(px, padding=2 << 30, rows=65535), True)
+    yield "dicom-deflated-truncated-in-pixels", ".dcm", deflated_dicom(px)[:500], True
+
+
+def _hostile_cases(png: bytes) -> Iterator[tuple[str, str, str, bytes | None, bool]]:
+    """Issue 17's classes that are not damage: a named pipe (``None``: made with mkfifo),
+    every EXIF orientation (JPEG, PNG eXIf), and every TIFF sample type and layout."""
+    import tifffile
+
+    yield "non-regular", "fifo", ".png", None, True
+    yield "non-regular", "fifo-dicom", ".dcm", None, True
+    film = np.asarray(Image.open(io.BytesIO(png)).convert("L").resize((320, 256)))
+    for fmt, ext in (("JPEG", ".jpg"), ("PNG", ".png")):
+        for orientation in range(2, 9):
+            exif = Image.Exif()
+            exif[0x0112] = orientation
+            buf = io.BytesIO()
+            Image.fromarray(film).save(buf, format=fmt, exif=exif.tobytes())
+            yield "orientation", f"{fmt.lower()}-exif-{orientation}", ext, buf.getvalue(), False
+    grey = film.astype(np.uint32)
+    arrays = {"uint32-high": (grey << 24) | 0x80000000, "int32": grey.astype(np.int32) - 128,
+              "float32": grey.astype(np.float32) / 255, "uint16-3-pages": None,
+              "uint16-rgb-planar": None, "float64": grey / 255.0, "int64": grey.astype(np.int64),
+              "complex64": grey.astype(np.complex64)}
+    for name, arr in arrays.items():
+        buf = io.BytesIO()
+        if name == "uint16-3-pages":
+            tifffile.imwrite(buf, np.stack([grey.astype(np.uint16) * k for k in (1, 2, 3)]),
+                             photometric="minisblack")
+        elif name == "uint16-rgb-planar":
+            tifffile.imwrite(buf, np.stack([grey.astype(np.uint16) * k for k in (1, 2, 3)]),
+                             photometric="rgb", planarconfig="separate")
+        else:
+            tifffile.imwrite(buf, arr)
+        yield "sample-type", f"tiff-{name}", ".tif", buf.getvalue(), name in (
+            "float64", "int64", "complex64")
 
 
 def warm_up() -> None:
@@ -239,9 +282,12 @@ def build_corpus(folder: Path, sources: list[Source]) -> list[Case]:
     folder.mkdir(parents=True, exist_ok=True)
     cases: list[Case] = []
 
-    def add(kind: str, name: str, ext: str, data: bytes, must_fail: bool) -> None:
+    def add(kind: str, name: str, ext: str, data: bytes | None, must_fail: bool) -> None:
         file = f"{len(cases):04d}{ext}"
-        (folder / file).write_bytes(data)
+        if data is None:
+            os.mkfifo(folder / file)  # a named pipe: opening it would block
+        else:
+            (folder / file).write_bytes(data)
         cases.append(Case(name, kind, file, must_fail))
 
     for kind, name, ext, data, must_fail in _generic_cases():
@@ -252,6 +298,8 @@ def build_corpus(folder: Path, sources: list[Source]) -> list[Case]:
     png = next(s for s in sources if s.name == "cxr-png")
     add("bomb", "png-ztxt-64MB", ".png", cb.png_text_bomb(png.data), False)
     add("bomb", "png-iccp-64MB", ".png", cb.png_text_bomb(png.data, b"iCCP"), False)
+    for kind, name, ext, data, must_fail in _hostile_cases(png.data):
+        add(kind, name, ext, data, must_fail)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom warns about the values we plant
         _add_source_cases(sources, add, rng)

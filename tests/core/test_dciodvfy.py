@@ -72,3 +72,35 @@ def test_secondary_capture_from_a_png_has_no_errors(cxr_dir, tmp_path):
     errors, _ = dciodvfy(out)
     assert errors == []
     assert pydicom.dcmread(out).pixel_array.shape == (200, 200)
+
+
+def _test_films(pydicom_data_dir, pydicom_test_dir):
+    return sorted(p for d in (pydicom_test_dir, pydicom_data_dir) for p in d.rglob("*")
+                  if p.is_file() and p.suffix.lower() in (".dcm", "")
+                  and p.stat().st_size <= 30_000_000)
+
+
+def test_no_export_adds_an_error_over_its_source(pydicom_data_dir, pydicom_test_dir, tmp_path):
+    """Every DICOM of pydicom's and pydicom-data's test files that loads (8-bit, 16-bit,
+    big-endian, deflated, colour, multi-frame, every codec): exported as derived DICOM,
+    dciodvfy reports no error the source itself does not have."""
+    from xrayview.core.io import FilmError
+
+    problems, exported = [], 0
+    for path in _test_films(pydicom_data_dir, pydicom_test_dir):
+        try:
+            film = load_film(path, max_pixels=20_000_000)
+        except FilmError:
+            continue
+        out = tmp_path / f"{exported:03d}.dcm"
+        try:
+            save_film(film.pixels[:128, :128], out, film, description="x1")
+        except FilmError as exc:
+            problems.append(f"{path.name}: refused: {exc}")
+            continue
+        exported += 1
+        new = set(dciodvfy(out)[0]) - set(dciodvfy(path)[0])
+        if new:
+            problems.append(f"{path.name}: {sorted(new)[:2]}")
+    assert exported >= 100
+    assert not problems, "\n".join(problems)

@@ -93,10 +93,10 @@ def test_failure_at_any_step_leaves_target_and_no_temporary_file(tmp_path, sourc
 def test_failing_dicom_write_is_an_export_error_without_leftovers(tmp_path, monkeypatch):
     src = load_film(make_dicom(tmp_path / "src.dcm", np.zeros((8, 8), np.uint16)))
 
-    def broken(self, *args, **kwargs):
+    def broken(*args, **kwargs):
         raise ValueError("Invalid value for VR PN: 'Secret^Name'")
 
-    monkeypatch.setattr(pydicom.dataset.Dataset, "save_as", broken)
+    monkeypatch.setattr(pydicom, "dcmwrite", broken)
     with pytest.raises(ExportError, match="cannot write out.dcm as DICOM") as err:
         save_film(src.pixels, tmp_path / "out.dcm", src)
     assert "Secret" not in str(err.value) and _leftovers(tmp_path) == []
@@ -132,3 +132,145 @@ def test_image_type_keeps_values_after_the_second(tmp_path):
     ds = pydicom.dcmread(save_film(upsample(src.pixels, 2), tmp_path / "d.dcm", src, scale=2))
     assert list(ds.ImageType) == ["DERIVED", "SECONDARY", "", "RT"]
     assert [float(v) for v in ds.PixelSpacing] == pytest.approx([0.05, 0.05])
+
+
+# --- issue 17: names, stale temporary files, full disks and read-only targets ----------
+
+def test_a_249_character_output_name_is_accepted(tmp_path, source):
+    _, film = source
+    name = "n" * 245 + ".png"
+    out = save_film(film.pixels, tmp_path / name, film)
+    assert out.name == name and load_film(out).shape == film.shape
+    assert _leftovers(tmp_path) == []
+    with pytest.raises(ExportError, match="longer than 255 bytes"):
+        save_film(film.pixels, tmp_path / ("n" * 252 + ".png"), film)
+
+
+@pytest.mark.parametrize("name", ["out.png", "l" * 245 + ".png"])
+def test_stale_part_files_of_a_killed_export_are_removed_but_a_live_one_is_kept(
+        tmp_path, source, name):
+    import fcntl
+
+    _, film = source
+    prefix = files._part_prefix(name)
+    stale = tmp_path / f"{prefix}deadbeef.part"
+    live = tmp_path / f"{prefix}inflight.part"
+    stale.write_bytes(b"half")
+    live.write_bytes(b"half")
+    other = tmp_path / ".another.png.deadbeef.part"
+    other.write_bytes(b"not ours")
+    with open(live, "rb") as held:  # what a running export holds
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        save_film(film.pixels, tmp_path / name, film)
+        assert not stale.exists() and live.exists() and other.exists()
+    assert (tmp_path / name).is_file()
+
+
+_CLI_WITH_FILE_SIZE_LIMIT = r'''
+import resource, sys
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))  # CPython ignores SIGXFSZ: EFBIG
+from xrayview.cli import main
+sys.exit(main(["enhance", sys.argv[1], sys.argv[2], "--model", "none", "--scale", "1"]))
+'''
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif", ".dcm"])
+def test_a_write_that_runs_out_of_room_is_exit_2_with_one_plain_line(tmp_path, ext):
+    """The file-size limit makes every write past 4 KiB fail as a full disk does: the
+    CLI must print one line naming the file and the reason (no libtiff line, no
+    pydicom traceback text) and leave nothing behind."""
+    import subprocess
+    import sys
+
+    from tests.core.corpus_worker import REPO_ROOT
+
+    src = save_film(_pixels(200, 200), tmp_path / "in.png", None)
+    out = tmp_path / f"out{ext}"
+    proc = subprocess.run([sys.executable, "-c", _CLI_WITH_FILE_SIZE_LIMIT, str(src), str(out)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == f"xrayview: cannot write out{ext} (File too large).\n"
+    assert not out.exists() and _leftovers(tmp_path) == []
+
+
+def test_a_read_only_folder_names_the_file_and_the_reason(tmp_path, source, monkeypatch):
+    _, film = source
+
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", denied)
+    with pytest.raises(ExportError) as err:
+        save_film(film.pixels, tmp_path / "out.png", film)
+    assert str(err.value) == f"cannot write out.png in {tmp_path} (Permission denied)."
+
+
+def test_os_reason_finds_the_errno_behind_a_rewrapped_error():
+    try:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as exc:
+            raise OSError("With tag (7FE0,0010) got exception: [Errno 28] No space left on "
+                          "device\nTraceback (most recent call last):\n  File ...") from exc
+    except OSError as wrapped:
+        assert files.os_reason(wrapped) == "No space left on device"
+    assert files.os_reason(OSError("[Errno 28] No space left on device\nTraceback")) \
+        == "No space left on device"
+
+
+# --- issue 17: exports valid for every source ------------------------------------------
+
+def _test_file(name, *folders):
+    return next(p for d in folders for p in d.rglob(name))
+
+
+def test_an_8_bit_source_stays_8_bit(pydicom_test_dir, pydicom_data_dir, tmp_path):
+    src = _test_file("JPGLosslessP14SV1_1s_1f_8b.dcm", pydicom_test_dir, pydicom_data_dir)
+    film = load_film(src)
+    ds = pydicom.dcmread(save_film(film.pixels, tmp_path / "o.dcm", film))
+    a = pydicom.dcmread(src, stop_before_pixels=True)
+    assert ds.SOPClassUID == a.SOPClassUID and ds.BitsAllocated == 8 == a.BitsAllocated
+    assert ds.pixel_array.dtype == np.uint8
+    np.testing.assert_array_equal(ds.pixel_array, pydicom.dcmread(src).pixel_array)
+
+
+@pytest.mark.parametrize("name", ["MR_small_bigendian.dcm", "MR_small_expb.dcm"])
+def test_a_big_endian_source_is_written_little_endian(pydicom_test_dir, tmp_path, name):
+    film = load_film(pydicom_test_dir / name)
+    ds = pydicom.dcmread(save_film(film.pixels, tmp_path / "o.dcm", film))
+    assert ds.file_meta.TransferSyntaxUID == pydicom.uid.ExplicitVRLittleEndian
+    src = pydicom.dcmread(pydicom_test_dir / name)
+    np.testing.assert_array_equal(ds.pixel_array, src.pixel_array)
+    assert ds.PatientName == src.PatientName and ds.Rows == src.Rows
+
+
+@pytest.mark.parametrize("body,laterality,expected", [
+    ("CHEST", None, None), ("HEAD", "", None), ("KNEE", None, ""), (None, None, ""),
+    ("CHEST", "R", "R")])
+def test_laterality_only_where_its_condition_holds(tmp_path, body, laterality, expected):
+    attrs = {"BodyPartExamined": body} if body else {}
+    if laterality is not None:
+        attrs["Laterality"] = laterality
+    src = load_film(make_dicom(tmp_path / "src.dcm", np.zeros((3, 8, 8), np.uint16),
+                               **attrs))  # multi-frame: the Secondary Capture path
+    ds = pydicom.dcmread(save_film(src.pixels, tmp_path / "o.dcm", src))
+    assert ds.SOPClassUID == pydicom.uid.SecondaryCaptureImageStorage
+    assert ds.get("Laterality") == expected
+
+
+def test_a_frame_is_referenced_only_for_a_multi_frame_class(pydicom_test_dir,
+                                                           pydicom_data_dir, tmp_path):
+    folders = (pydicom_test_dir, pydicom_data_dir)
+    sc = load_film(_test_file("SC_rgb_2frame.dcm", *folders), frame=1)  # single-frame IOD
+    ref = pydicom.dcmread(save_film(sc.pixels, tmp_path / "a.dcm", sc)).SourceImageSequence[0]
+    assert "ReferencedFrameNumber" not in ref
+    mr = load_film(_test_file("emri_small.dcm", *folders), frame=3)  # Enhanced MR
+    ref = pydicom.dcmread(save_film(mr.pixels, tmp_path / "b.dcm", mr)).SourceImageSequence[0]
+    assert ref.ReferencedFrameNumber == 4
+
+
+def test_a_source_with_an_invalid_uid_is_not_referenced(tmp_path):
+    src = load_film(make_dicom(tmp_path / "src.dcm", np.zeros((8, 8), np.uint16),
+                               SOPInstanceUID="999.999.2.1994"))
+    ds = pydicom.dcmread(save_film(src.pixels, tmp_path / "o.dcm", src))
+    assert "SourceImageSequence" not in ds

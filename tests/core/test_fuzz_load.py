@@ -1,8 +1,9 @@
 """Bounded fuzzing of ``load_film`` with hypothesis: bytes of real films, mutated.
 
 Each example takes one real film (small DICOMs of every codec, a chest PNG/JPEG, a
-16-bit TIFF) and applies a few mutations: bit flips, bytes set to 00/FF, four-byte
-0xFFFFFFFF length fields, truncation, insertion and deletion, biased towards the header.
+16-bit TIFF, a Deflated DICOM) and applies a few mutations: bit flips, bytes set to
+00/FF, four-byte 0xFFFFFFFF length fields, truncation, insertion and deletion, biased
+towards the header.
 ``load_film`` must return a valid Film or raise a FilmError with a one-line message.
 The run is derandomised (the same examples on every CI run) and bounded: FUZZ_EXAMPLES
 examples (env ``XRAYVIEW_FUZZ_EXAMPLES``, default 300) with a 5 s deadline each.
@@ -22,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from tests.core.corpus_dicom import deflated_dicom
 from xrayview.core.io import FilmError, load_film
 
 FUZZ_EXAMPLES = int(os.environ.get("XRAYVIEW_FUZZ_EXAMPLES", "300"))
@@ -43,6 +45,7 @@ def fuzz_sources(pydicom_data_dir, pydicom_test_dir, cxr_dir) -> list[tuple[str,
     buf = io.BytesIO()
     Image.fromarray(grey16).save(buf, format="TIFF", compression="tiff_adobe_deflate")
     out.append((".tif", buf.getvalue()))
+    out.append((".dcm", deflated_dicom(grey16[:64, :64])))  # Deflated Explicit VR (issue 17)
     return out
 
 
@@ -82,7 +85,7 @@ def mutate(data: bytes, mutations: list[tuple]) -> bytes:
 @settings(max_examples=FUZZ_EXAMPLES, deadline=timedelta(seconds=5), derandomize=True,
           database=None, suppress_health_check=[HealthCheck.too_slow,
                                                 HealthCheck.function_scoped_fixture])
-@given(which=st.integers(0, 9), mutations=st.lists(_mutation, min_size=1, max_size=6))
+@given(which=st.integers(0, 10), mutations=st.lists(_mutation, min_size=1, max_size=6))
 def test_load_film_survives_mutated_real_films(fuzz_sources, which, mutations):
     ext, data = fuzz_sources[which % len(fuzz_sources)]
     with tempfile.TemporaryDirectory() as tmp:

@@ -32,8 +32,9 @@ def test_corpus_is_large_and_covers_every_kind(malformed_corpus):
     assert len(malformed_corpus.cases) >= 1000
     for kind in ("zero-byte", "not-image", "truncate", "flip-header", "flip-pixels", "length",
                  "huge-size", "transfer-syntax", "attribute", "missing-pixels", "structure",
-                 "bomb"):
+                 "bomb", "orientation", "sample-type"):
         assert kinds[kind] >= 3, kind
+    assert kinds["non-regular"] >= 1
 
 
 def test_every_case_ends_in_a_film_error_or_a_valid_film(malformed_corpus):
@@ -83,4 +84,12 @@ def test_report(malformed_corpus, capsys):
               f"{slowest.get('cpu_seconds', float('nan')):.2f} s CPU ({slowest['outcome']}); "
               f"most memory: {largest['name']} {largest['peak_rss_mb']:.0f} MB; "
               f"cases where a C library wrote to stderr: {stray}")
+        by_kind = collections.defaultdict(list)
+        for r in rows:
+            by_kind[r["kind"]].append(r)
+        for kind, group in sorted(by_kind.items()):  # the per-class maxima issue 17 asks for
+            print(f"  {kind:16} {len(group):4} cases: max "
+                  f"{max(r.get('seconds', 0) for r in group):.2f} s wall, "
+                  f"{max(r.get('cpu_seconds', 0) for r in group):.2f} s CPU, "
+                  f"{max(r.get('peak_rss_mb') or 0 for r in group):.0f} MB extra")
     assert sum(outcomes.values()) == len(malformed_corpus.cases)

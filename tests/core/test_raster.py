@@ -89,3 +89,94 @@ def test_every_corpus_film_loads(cxr_dir):
     for row in rows:
         film = load_film(cxr_dir / row["file"])
         assert film.shape == (int(row["height"]), int(row["width"])), row["file"]
+
+
+# --- issue 17: orientation and every TIFF sample type and page --------------------------
+
+_AS_DISPLAYED = {  # EXIF orientation -> what a viewer shows, from the stored rows (numpy)
+    1: lambda a: a, 2: np.fliplr, 3: lambda a: np.rot90(a, 2), 4: np.flipud,
+    5: lambda a: a.T, 6: lambda a: np.rot90(a, -1), 7: lambda a: np.rot90(a, 2).T,
+    8: lambda a: np.rot90(a, 1)}
+
+
+def _with_orientation(path, stored: np.ndarray, fmt: str, orientation: int):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    options = {"quality": 95} if fmt == "JPEG" else {}
+    Image.fromarray(stored).save(path, format=fmt, exif=exif.tobytes(), **options)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+@pytest.mark.parametrize("shape", [(48, 48), (32, 48)])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_always_applied(tmp_path, fmt, shape, orientation):
+    """Every orientation, also those that keep the size (2, 3, 4 always; 5-8 on square
+    films), for JPEG and PNG's eXIf chunk: the film is what a viewer shows."""
+    rng = np.random.default_rng(orientation)
+    stored = np.kron(rng.integers(0, 256, (shape[0] // 8, shape[1] // 8)),
+                     np.ones((8, 8))).astype(np.uint8)  # 8 x 8 blocks: JPEG keeps them
+    ext = ".jpg" if fmt == "JPEG" else ".png"
+    plain = load_film(_with_orientation(tmp_path / f"o1{ext}", stored, fmt, 1))
+    film = load_film(_with_orientation(tmp_path / f"o{orientation}{ext}", stored, fmt,
+                                       orientation))
+    np.testing.assert_array_equal(film.pixels, _AS_DISPLAYED[orientation](plain.pixels))
+    assert any("EXIF orientation" in n for n in film.notes) is (orientation != 1)
+
+
+def test_uint32_tiff_values_at_and_above_2_31(tmp_path):
+    import tifffile
+
+    values = np.array([[0, 2**31 - 1, 2**31, 2**32 - 1]], dtype=np.uint32).repeat(3, 0)
+    tifffile.imwrite(tmp_path / "u32.tif", values)
+    film = load_film(tmp_path / "u32.tif")
+    np.testing.assert_allclose(film.pixels[0], values[0] / (2**32 - 1), rtol=1e-6)
+    assert film.bits_stored == 32 and not any("clipped" in n for n in film.notes)
+
+
+def test_signed_int32_tiff_keeps_its_range(tmp_path):
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "i32.tif", np.array([[-2**31, 0, 2**31 - 1]], np.int32))
+    film = load_film(tmp_path / "i32.tif")
+    np.testing.assert_allclose(film.pixels[0], [0.0, 0.5, 1.0], atol=1e-6)
+
+
+def test_three_plane_16bit_tiff_keeps_16_bits(tmp_path):
+    """A (3, H, W) uint16 stack saved as one RGB page with separate planes (tifffile's
+    default for such a stack until now):
+    read at 16 bits (Pillow alone gives 8-bit RGB), each plane a sample, not a page."""
+    import tifffile
+
+    planes = np.stack([np.full((6, 5), v, np.uint16) for v in (1000, 2000, 3000)])
+    tifffile.imwrite(tmp_path / "planar.tif", planes, photometric="rgb", planarconfig="separate")
+    film = load_film(tmp_path / "planar.tif")
+    expected = (0.299 * 1000 + 0.587 * 2000 + 0.114 * 3000) / 65535
+    np.testing.assert_allclose(film.pixels, expected, rtol=1e-6)
+    assert film.bits_stored == 16 and any("separate planes" in n for n in film.notes)
+
+
+def test_multipage_16bit_tiff_pages_are_frames(tmp_path):
+    import tifffile
+
+    pages = np.stack([np.full((7, 9), 1000 * (i + 1), np.uint16) for i in range(3)])
+    tifffile.imwrite(tmp_path / "pages.tif", pages, photometric="minisblack")
+    for i in range(3):
+        film = load_film(tmp_path / "pages.tif", frame=i)
+        assert film.frame_count == 3 and film.bits_stored == 16 and film.shape == (7, 9)
+        np.testing.assert_allclose(film.pixels, 1000 * (i + 1) / 65535, rtol=1e-6)
+    with pytest.raises(FilmError, match="has 3 page"):
+        load_film(tmp_path / "pages.tif", frame=3)
+
+
+@pytest.mark.parametrize("dtype,kind", [(np.float64, "64-bit floating-point"),
+                                        (np.int64, "64-bit signed integer"),
+                                        (np.complex64, "complex floating-point")])
+def test_unsupported_tiff_sample_types_are_called_unsupported(tmp_path, dtype, kind):
+    import tifffile
+
+    from xrayview.core.io import UnsupportedFilmError
+
+    tifffile.imwrite(tmp_path / "s.tif", np.zeros((4, 4), dtype))
+    with pytest.raises(UnsupportedFilmError, match=kind):
+        load_film(tmp_path / "s.tif")

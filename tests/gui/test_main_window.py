@@ -222,3 +222,20 @@ def test_voi_lut_film_uses_its_lut_until_a_window_is_set(window):
 def test_self_test_window_runs_without_dialogs(qapp, monkeypatch):
     monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda *a: pytest.fail(a)))
     gui_app.self_test_window()
+
+
+def test_tag_browser_escapes_control_characters(qtbot, tmp_path):
+    """Text from the file (CR/LF, ESC) is shown escaped: it cannot forge a row."""
+    from tests.core.dicom_factory import make_dicom
+    from xrayview.core.io import load_film
+    from xrayview.gui.docks import DicomTagBrowser
+
+    film = load_film(make_dicom(tmp_path / "f.dcm", np.zeros((8, 8), np.uint16),
+                                WindowCenter=1, WindowWidth=2,
+                                WindowCenterWidthExplanation="A\r\nPatient's Name\x1b[2J"))
+    browser = DicomTagBrowser()
+    qtbot.addWidget(browser)
+    browser.set_film(film)
+    values = browser.visible_values()
+    assert "A\\r\\nPatient's Name\\x1b[2J" in values
+    assert not any("\r" in v or "\n" in v or "\x1b" in v for v in values)

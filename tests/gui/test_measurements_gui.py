@@ -140,3 +140,24 @@ def test_a_real_mouse_drag_draws_the_ruler(window, qtbot, spaced_film):
     assert (shape.x0, shape.y0) == pytest.approx((20, 20), abs=1.0)
     assert (shape.x1, shape.y1) == pytest.approx((60, 50), abs=1.0)
     assert layer.tool == ""  # panning again
+
+
+def test_overlay_text_from_the_file_cannot_forge_lines(window, spaced_film):
+    import pydicom
+
+    from xrayview.core.film import Identifiers
+
+    header = pydicom.Dataset()
+    header.BodyPartExamined = "CHEST\r\nPatient name: FORGED"
+    header.PatientOrientation = ["L", "F"]
+    film = dataclasses.replace(spaced_film, dicom_header=header, modality="CR",
+                               identifiers=Identifiers(patient_name="Doe^Jane\x1b[2J"))
+    window.set_film(film, "forged.dcm")
+    overlay = window.compare.original.overlay
+    assert "\n" not in overlay.text("top_right") and "\\r\\n" in overlay.text("top_right")
+    assert overlay.text("top_left") == ""  # identifiers hidden until asked
+    window.tags.identifiers_check.setChecked(True)
+    assert "\x1b" not in overlay.text("top_left") and "Doe Jane" in overlay.text("top_left")
+    assert [overlay.markers[s].text() for s in ("left", "right", "top", "bottom")] == [
+        "R", "L", "H", "F"]
+    assert "mm" in overlay.scale_bar.text

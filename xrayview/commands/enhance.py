@@ -38,6 +38,18 @@ def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, infinity) replaced by None: JSON has
+    no such numbers, and ``json.dumps`` would write NaN/Infinity."""
+    if isinstance(value, float):
+        return _finite(value)
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def _base_recipe(path: str) -> Recipe:
     """The recipe in ``path``: a JSON recipe (``Recipe.to_dict``, or a whole provenance
     object) or a film exported by xrayview, whose provenance holds one."""
@@ -119,7 +131,7 @@ def run_enhance(args: argparse.Namespace) -> int:
     from xrayview.core.device import default_tiling, pick_device
     from xrayview.core.enhance.pipeline import StepDone, TileDone, enhance
     from xrayview.core.generators import drive
-    from xrayview.core.io.export import check_destination, save_film
+    from xrayview.core.io.export import check_destination, check_output_shape, save_film
     from xrayview.core.models import registry
 
     recipe = recipe_from_args(args)
@@ -127,8 +139,11 @@ def run_enhance(args: argparse.Namespace) -> int:
         device = pick_device(args.device)
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
-    film = load_film_quietly(args.input)
+    film = load_film_quietly(args.input, frame=getattr(args, "frame", 0))
     check_destination(args.output, film)
+    if recipe.reference is None:
+        check_output_shape(args.output, (film.shape[0] * recipe.scale,
+                                         film.shape[1] * recipe.scale))
     needed = [n for n in (recipe.model, registry.dehazer() if recipe.dehaze else None)
               if n and n != registry.BICUBIC]
     for name in needed:  # fail before any work, with the one-line reason
@@ -193,5 +208,5 @@ def run_enhance(args: argparse.Namespace) -> int:
     if ran.model != "none" or result.steps:
         report["metrics"]["vs_bicubic"] = {"psnr": _finite(result.metrics["psnr_vs_bicubic"]),
                                            "ssim": result.metrics["ssim_vs_bicubic"]}
-    print(json.dumps(report, indent=2, allow_nan=False))
+    print(json.dumps(json_safe(report), indent=2, allow_nan=False))
     return EXIT_OK

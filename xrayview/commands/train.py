@@ -48,6 +48,11 @@ def run_train(args: argparse.Namespace) -> int:
         assert isinstance(arch_kwargs, dict)
     except (ValueError, AssertionError) as exc:
         raise BadInput("--arch-kwargs must be a JSON object.") from exc
+    from xrayview.core.models.registry import kwargs_problem
+
+    problem = kwargs_problem(args.arch, arch_kwargs)
+    if problem:
+        raise BadInput(f"--arch-kwargs: {problem}.")
     cfg = TrainConfig(arch=args.arch, data_dir=args.data, split_file=args.split,
                       out_dir=args.out, iterations=args.iterations, batch=args.batch,
                       patch=args.patch, per_film=args.per_film, lr=args.lr,

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLineEdit, QTreeWidget, Q
                                QVBoxLayout, QWidget)
 
 from xrayview.core.film import Film
+from xrayview.core.io.errors import escape_control
 from xrayview.gui.plot_cache import cache_axes
 from xrayview.gui.state import ViewerState
 
@@ -98,7 +99,7 @@ class DicomTagBrowser(QWidget):
             elif hidden:
                 value = "(hidden)"
             else:
-                value = str(elem.value)
+                value = escape_control(elem.value)  # a CR/LF cannot forge a row
                 value = value if len(value) <= MAX_VALUE_CHARS else value[:MAX_VALUE_CHARS] + "…"
             row = [f"({elem.tag.group:04X},{elem.tag.element:04X})", elem.name, elem.VR, value]
             if text and not any(text in c.lower() for c in row) and elem.VR != "SQ":

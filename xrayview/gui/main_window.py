@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
 from xrayview import __version__
 from xrayview.core.film import Film
 from xrayview.core.io import FilmError, load_film
+from xrayview.core.io.errors import escape_control
 from xrayview.core.io.export import save_film
 from xrayview.gui.compare import CompareView
 from xrayview.gui.docks import DicomTagBrowser, HistogramPanel
@@ -300,7 +301,7 @@ class MainWindow(QMainWindow):
         show_preset(self.act.preset_combo, self.compare.preset)
         self.compare.set_show_identifiers(self.tags.identifiers_check.isChecked())
         self.compare.set_inverted(inverted)
-        self.setWindowTitle(f"{APP_TITLE} — {name}")
+        self.setWindowTitle(f"{APP_TITLE} — {escape_control(name)}")
         self._info_label.setText(film_info_text(film))
         self._cursor_label.clear()
         for note in film.notes:

@@ -9,7 +9,8 @@
 * edge midpoints: orientation markers from DICOM PatientOrientation (the direction of
   increasing column and row), their opposites on the left and top.
 
-Text from files is made safe before it is shown (control characters replaced). Overlays
+Text from files is made safe before it is shown (control characters escaped,
+``core.io.errors.escape_control``). Overlays
 are child widgets of the view's viewport that let the mouse through; ``set_visible``
 toggles them all.
 """
@@ -23,17 +24,12 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QWidget
 
 from xrayview.core.film import Film
+from xrayview.core.io.errors import escape_control as printable  # the one text sanitiser
 
 OPPOSITE = {"L": "R", "R": "L", "A": "P", "P": "A", "H": "F", "F": "H"}
 MARGIN = 6
 BAR_TARGET_PX = 120  # the scale bar is a round length about this long on screen
 _NICE = (1.0, 2.0, 5.0)
-
-
-def printable(text: object) -> str:
-    """``text`` with control characters (CR, LF, ESC, ...) replaced by "?": file text
-    never forges a line or an escape sequence."""
-    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
 
 
 def opposite(direction: str) -> str:

@@ -36,7 +36,9 @@ from xrayview.core.enhance.stop_rule import RELATIVE_STOP, DehazeStep, StopRule
 from xrayview.core.enhance.super_resolution import super_resolve, upsample
 from xrayview.core.enhance.tiling import TileProgress
 from xrayview.core.generators import mapped
+from xrayview.core.io.errors import FilmTooLargeError, FilmTooSmallError
 from xrayview.core.models import registry
+from xrayview.core.models.registry import WeightsError
 from xrayview.core.quality import metrics
 from xrayview.core.quality.degrade import crop_to_multiple
 from xrayview.core.quality.veils import veil_family as apply_veil
@@ -46,25 +48,33 @@ log = logging.getLogger(__name__)
 
 
 def no_reference_metrics(image: np.ndarray) -> dict[str, float]:
-    """RMS contrast, mean brightness and mean gradient of float32 (H, W) in [0, 1]."""
+    """RMS contrast, mean brightness and mean gradient of float32 (H, W) in [0, 1] (the
+    gradient is NaN for a film one pixel thin)."""
     return {"rms_contrast": metrics.rms_contrast(image),
             "mean_brightness": metrics.mean_brightness(image),
-            "mean_gradient": metrics.mean_gradient(image)}
+            "mean_gradient": metrics.mean_gradient(image) if min(image.shape) >= 2
+            else float("nan")}
+
+
+MIN_SIDE = 11
+"""Shortest side (pixels, after super-resolution) that SSIM and dehazing need."""
 
 
 def result_metrics(image: np.ndarray, bicubic: np.ndarray,
                    truth: np.ndarray | None) -> dict[str, float]:
     """Metrics of a result (all float32 (H, W) in [0, 1]; PSNR in dB).
 
-    Always: PSNR/SSIM against the bicubic input and no-reference measures. In reference
+    Always: PSNR/SSIM against the bicubic input and no-reference measures (SSIM is NaN
+    for a result under MIN_SIDE pixels on a side: its window does not fit). In reference
     mode also the true PSNR/SSIM/ICI of the result and of bicubic against the truth.
     """
+    ssim = metrics.ssim if min(image.shape) >= MIN_SIDE else lambda a, b: float("nan")
     table = {"psnr_vs_bicubic": metrics.psnr(bicubic, image),
-             "ssim_vs_bicubic": metrics.ssim(bicubic, image), **no_reference_metrics(image)}
+             "ssim_vs_bicubic": ssim(bicubic, image), **no_reference_metrics(image)}
     if truth is not None:
         for name, img in (("result", image), ("bicubic", bicubic)):
             table[f"true_psnr_{name}"] = metrics.psnr(truth, img)
-            table[f"true_ssim_{name}"] = metrics.ssim(truth, img)
+            table[f"true_ssim_{name}"] = ssim(truth, img)
             table[f"true_ici_{name}"] = metrics.ici(truth, img)
     return table
 
@@ -151,6 +161,80 @@ def _as_run(recipe: Recipe, rule: StopRule | None) -> Recipe:
         rollback=bool(s["rollback"])))
 
 
+# Bytes per output pixel a run holds at its peak (measured with /usr/bin/time on 1k and
+# 3k films, CPU: bicubic + network output + result + export copies ~40; the result's
+# full-resolution metrics ~110 more; each dehazing step keeps its image).
+_BYTES_PER_OUTPUT_PIXEL = 40
+_BYTES_PER_OUTPUT_PIXEL_MEASURED = 110
+_BYTES_PER_OUTPUT_PIXEL_PER_STEP = 8
+MEMORY_SHARE = 0.8
+"""Share of the available memory a run may plan to use."""
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def output_bytes(shape: tuple[int, int], recipe: Recipe, measure: bool = True) -> int:
+    """Estimated peak memory of running ``recipe`` on a film of ``shape`` (H, W)."""
+    per_pixel = _BYTES_PER_OUTPUT_PIXEL + (_BYTES_PER_OUTPUT_PIXEL_MEASURED if measure else 0)
+    if recipe.dehazing is not None:
+        per_pixel += _BYTES_PER_OUTPUT_PIXEL_PER_STEP * (recipe.dehazing.max_steps + 2)
+    return int(shape[0]) * int(shape[1]) * recipe.scale ** 2 * per_pixel
+
+
+def check_output_budget(shape: tuple[int, int], recipe: Recipe, measure: bool = True,
+                        available: int | None = None) -> None:
+    """Refuse, before any work, a run whose result cannot fit in memory: FilmTooLargeError
+    (one line: the result's size, the memory it needs and has, the largest scale that
+    fits). ``available``: bytes (default ``available_memory()``; unknown: no check)."""
+    available = available_memory() if available is None else available
+    if available is None:
+        return
+    budget = int(available * MEMORY_SHARE)
+    needed = output_bytes(shape, recipe, measure)
+    if needed <= budget:
+        return
+    h, w = shape
+    fits = [s for s in range(recipe.scale - 1, 0, -1)
+            if output_bytes(shape, dataclasses.replace(recipe, scale=s), measure) <= budget]
+    advice = (f"the largest scale that fits is x{fits[0]}" if fits
+              else "even x1 does not fit: crop or downscale the film first")
+    if recipe.dehazing is not None:  # every step's image is kept: fewer steps may fit
+        steps = [k for k in (500, 200, 100, 50, 20, 10, 5, 2, 1)
+                 if k < recipe.dehazing.max_steps and output_bytes(shape, dataclasses.replace(
+                     recipe, dehazing=dataclasses.replace(recipe.dehazing, max_steps=k)),
+                     measure) <= budget]
+        if steps:
+            advice += f", or at most {steps[0]} dehazing steps at x{recipe.scale}"
+    raise FilmTooLargeError(
+        f"a {w} x {h} film enhanced x{recipe.scale} gives a {w * recipe.scale} x "
+        f"{h * recipe.scale} result that needs about {_size(needed)} of memory, more "
+        f"than the {_size(budget)} available; {advice}.")
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
+def _require_finite(image: np.ndarray, what: str, weights: Mapping[str, str]) -> None:
+    """A network output with NaN or infinity means damaged weights: refuse it (a film
+    of NaN would be saved as black)."""
+    if not np.isfinite(image).all():
+        sha = weights.get(what, "")
+        raise WeightsError(f"the {what} network produced values that are not finite (NaN "
+                           f"or infinity){f', weights sha256 {sha[:12]}...' if sha else ''}; "
+                           "its weights are damaged or do not suit this film")
+
+
 def enhance(pixels: np.ndarray, recipe: Recipe, device: str | torch.device = "auto",
             cancel: CancelFlag = None, *, stop_rule: StopRule | None = None,
             models: Mapping[str, nn.Module] | None = None, measure: bool = True,
@@ -168,13 +252,23 @@ def enhance(pixels: np.ndarray, recipe: Recipe, device: str | torch.device = "au
     None = ``stop_rule_for(recipe, film)``. models: name -> nn.Module to use instead of
     the registry's trained weights (tests, benchmarks). measure: compute
     ``Enhanced.metrics`` (SSIM of the whole result; evaluation scores on its own).
-    Raises WeightsError for missing weights (before any work), ValueError for a bad
-    device or film, ``Cancelled`` when cancelled.
+    Raises FilmTooLargeError when the result cannot fit in memory and WeightsError for
+    missing weights (both before any work), WeightsError for non-finite network output,
+    ValueError for a bad device or film, ``Cancelled`` when cancelled.
     """
     t0 = time.perf_counter()
     src = np.asarray(pixels)
     if src.ndim != 2 or src.size == 0:
         raise ValueError(f"enhance expects an (H, W) film, got shape {src.shape}")
+    s = recipe.scale
+    low = src.shape if recipe.reference is None else (src.shape[0] // s, src.shape[1] // s)
+    check_output_budget(low, recipe, measure)  # reference mode: the degraded film is enhanced
+    if recipe.dehaze:
+        side = min(low) * s
+        if side < MIN_SIDE:
+            raise FilmTooSmallError(
+                f"a {src.shape[1]} x {src.shape[0]} film is too small to dehaze: dehazing "
+                f"needs at least {MIN_SIDE} x {MIN_SIDE} pixels after x{s}.")
     dev = pick_device(device)
     robust = wants_robust(recipe, lossy)
     net = None if recipe.model == registry.BICUBIC else _load(recipe.model, models,
@@ -207,6 +301,8 @@ def enhance(pixels: np.ndarray, recipe: Recipe, device: str | torch.device = "au
         film, net, recipe.scale, device=dev, tile=recipe.tile, cancel=cancel,
         batch=recipe.batch, precision=recipe.precision, self_ensemble=recipe.self_ensemble,
         out=out, upsampled=bicubic), tile_done)
+    if net is not None:
+        _require_finite(super_resolved, recipe.model, weights)
     image, steps, reason = super_resolved, [], ""
     rule = stop_rule if stop_rule is not None or dnet is None else stop_rule_for(recipe, film)
     if dnet is not None:
@@ -218,6 +314,7 @@ def enhance(pixels: np.ndarray, recipe: Recipe, device: str | torch.device = "au
         image = yield from mapped(dehaze_steps(super_resolved, dnet, rule, device=dev,
                                                cancel=cancel), step_done)
         reason = steps[-1].reason if steps else ""
+        _require_finite(image, registry.dehazer(), weights)
     ran = _as_run(recipe, rule)
     if net is not None:
         served = getattr(net, "weights_name", "")

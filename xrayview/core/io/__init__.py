@@ -19,6 +19,7 @@ from xrayview.core.io.errors import (
     NotAnImageError,
     UnsupportedFilmError,
 )
+from xrayview.core.io.files import not_regular
 from xrayview.core.io.sniff import sniff_format
 
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -53,8 +54,9 @@ def load_film(path: str | os.PathLike[str], frame: int = 0,
     if max_pixels <= 0:
         raise ValueError(f"max_pixels must be positive, not {max_pixels}")
     try:
-        if p.is_dir():
-            raise NotAnImageError(f"{p.name or p} is a folder, not a film.")
+        kind = not_regular(p)  # stat only: a FIFO or device would block or never end
+        if kind is not None:
+            raise NotAnImageError(f"{p.name or p} is {kind}, not a film.")
         fmt = sniff_format(p)
     except FileNotFoundError as exc:
         raise FilmError(f"{p.name or p} does not exist.") from exc

@@ -26,6 +26,7 @@ from pydicom.uid import (
 
 from xrayview.core.film import Film
 from xrayview.core.io import dicom_checks as checks
+from xrayview.core.io.deflate import read_deflated
 from xrayview.core.io.dicom_meta import display_lut, identifiers, spacing, windows
 from xrayview.core.io.errors import (
     CorruptFilmError,
@@ -35,7 +36,7 @@ from xrayview.core.io.errors import (
     plain,
 )
 from xrayview.core.io.files import ClampedReader
-from xrayview.core.io.pixels import luminance, normalise
+from xrayview.core.io.pixels import film_pixels, luminance
 from xrayview.core.io.privacy import (
     QuietWarnings,
     identifying_values,
@@ -50,11 +51,14 @@ install_pydicom_log_filter()
 _COLOR_PHOTOMETRICS = {"RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT", "YBR_PARTIAL_420"}
 
 
-def _read_dataset(path: Path, quiet: QuietWarnings) -> Dataset:
-    """Parse the file; an early end of file without pixel data is an error."""
+def _read_dataset(path: Path, quiet: QuietWarnings, max_pixels: int) -> Dataset:
+    """Parse the file (a deflated one within its budget, ``deflate.read_deflated``); an
+    early end of file without pixel data is an error."""
     try:
         with ClampedReader(path) as fh:
-            ds = pydicom.dcmread(fh, force=True)
+            ds = read_deflated(fh, path, max_pixels) or pydicom.dcmread(fh, force=True)
+    except FilmError:
+        raise
     except MemoryError:
         raise FilmTooLargeError(f"{path.name} is too large to read in memory.") from None
     except Exception as exc:  # noqa: BLE001 - pydicom raises many types for damaged headers
@@ -166,7 +170,7 @@ def load_dicom(path: Path, frame: int = 0, max_pixels: int = 100_000_000) -> Fil
 
 
 def _load(path: Path, frame: int, max_pixels: int, quiet: QuietWarnings) -> Film:
-    ds = _read_dataset(path, quiet)
+    ds = _read_dataset(path, quiet, max_pixels)
     h = checks.check_header(ds, path, max_pixels)
     uid = _transfer_syntax(ds)
     photometric = str(ds.get("PhotometricInterpretation", "") or "").upper().strip()
@@ -213,14 +217,9 @@ def _load(path: Path, frame: int, max_pixels: int, quiet: QuietWarnings) -> Film
         )
 
     inverted = photometric == "MONOCHROME1"
-    try:
-        pixels, clipped = normalise(arr, vmin, vmax, invert=inverted, transform=transform)
-    except ValueError as exc:
-        raise CorruptFilmError(f"{path.name}: its pixel values cannot be mapped to grey "
-                               f"levels ({short_reason(exc)}).") from None
+    pixels = film_pixels(arr, vmin, vmax, path, notes, "the range BitsStored allows",
+                         invert=inverted, transform=transform)
     del arr
-    if clipped:
-        notes.append(f"{clipped} pixels lay outside the range BitsStored allows and were clipped.")
     if inverted:
         notes.append("MONOCHROME1 inverted on load (restored on export).")
     gray = photometric in ("MONOCHROME1", "MONOCHROME2")

@@ -13,6 +13,18 @@ def plain(text: object, limit: int = 64) -> str:
     return out if len(out) <= limit else out[:limit - 3] + "..."
 
 
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_control(text: object) -> str:
+    """``text`` with every non-printable character (CR, LF, ESC, other controls, bidi
+    overrides) written as a visible escape (``\\r``, ``\\x1b``, ``\\u202e``), so text
+    from a file can neither forge lines nor drive a terminal."""
+    return "".join(c if c.isprintable() else _ESCAPES.get(c) or
+                   (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+                    if ord(c) < 0x10000 else f"\\U{ord(c):08x}") for c in str(text))
+
+
 class FilmError(Exception):
     """Base class: a film could not be loaded. ``str(err)`` is a one-line message.
 
@@ -44,6 +56,10 @@ class NoPixelDataError(FilmError):
 
 class FilmTooLargeError(FilmError):
     """The header claims more pixels than the configured cap; refused before decoding."""
+
+
+class FilmTooSmallError(FilmError):
+    """The film is too small for what was asked of it (dehazing needs 11 x 11 pixels)."""
 
 
 class ExportError(FilmError):

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+import pydicom
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -41,6 +42,7 @@ from xrayview import __version__
 from xrayview.core.film import Film
 from xrayview.core.io.deidentify import deidentify as deidentify_dataset
 from xrayview.core.io.errors import ExportError
+from xrayview.core.io.files import MAX_NAME_BYTES
 from xrayview.core.io.files import atomic_write as _atomic_write
 from xrayview.core.io.provenance import PNG_KEY, TIFF_TAG
 from xrayview.core.io.provenance import add_to_dataset as add_provenance
@@ -101,6 +103,7 @@ def save_film(pixels: np.ndarray, path: str | os.PathLike[str], source: Film | N
     px = np.asarray(pixels)
     if px.ndim != 2 or px.size == 0:
         raise ExportError(f"cannot write an image of shape {px.shape}; expected (H, W).")
+    check_output_shape(out, px.shape)
     px = np.clip(np.nan_to_num(px.astype(np.float32, copy=False), nan=0.0), 0.0, 1.0)
     text = None if provenance is None else provenance_text(provenance)
     if fmt == "DICOM":
@@ -117,20 +120,49 @@ def save_film(pixels: np.ndarray, path: str | os.PathLike[str], source: Film | N
         if source is not None and source.pixel_spacing_mm:
             row, col = source.pixel_spacing_mm
             options["dpi"] = (25.4 * scale / col, 25.4 * scale / row)
-        _atomic_write(out, lambda fh: im.save(fh, format=fmt, **options))
+        _atomic_write(out, lambda fh: im.save(_PythonWrites(fh), format=fmt, **options))
     return out
+
+
+class _PythonWrites:
+    """A file object without ``fileno``: Pillow's libtiff encoder then hands its bytes to
+    Python instead of writing the descriptor itself, so a full disk is an OSError with
+    its errno (not libtiff's own stderr line and "encoder error -2")."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._fh = fh
+        self.write, self.seek, self.tell, self.flush = fh.write, fh.seek, fh.tell, fh.flush
+
+
+MAX_DICOM_SIDE = 65535
+"""Rows and Columns are 16-bit unsigned in DICOM."""
+
+
+def check_output_shape(path: str | os.PathLike[str], shape: tuple[int, int]) -> None:
+    """ExportError (before any work) when an image of ``shape`` (H, W) cannot be stored
+    in ``path``'s format: DICOM holds at most 65535 rows and columns."""
+    out = Path(path)
+    if FORMATS.get(out.suffix.lower()) == "DICOM" and max(shape) > MAX_DICOM_SIDE:
+        h, w = shape
+        raise ExportError(f"cannot write {out.name}: a {w} x {h} image is larger than DICOM "
+                          f"allows ({MAX_DICOM_SIDE} rows and columns at most); save it as "
+                          ".png or .tif, or use a smaller scale.")
 
 
 def check_destination(path: str | os.PathLike[str], source: Film | None = None) -> str:
     """Check ``path`` before any work: its format ("PNG", "TIFF", "DICOM") or ExportError.
 
-    Refuses an unknown extension, a missing folder and the source film's own file.
+    Refuses an unknown extension, a name over 255 bytes, a missing folder and the
+    source film's own file.
     """
     out = Path(path)
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
         raise ExportError(f"cannot write {out.name}: unknown extension "
                           f"{out.suffix or '(none)'!r}; use .png, .tif, .tiff or .dcm.")
+    if len(out.name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        raise ExportError(f"cannot write {out.name[:40]}...: the name is longer than "
+                          f"{MAX_NAME_BYTES} bytes.")
     if source is not None and source.source_path is not None \
             and _same_file(out, source.source_path):
         raise ExportError(f"refusing to write over the input film {out.name}; "
@@ -164,8 +196,8 @@ def _save_dicom(px: np.ndarray, out: Path, film: Film | None, scale: int, descri
                               f"({short_reason(exc, quiet.secrets)}).") from None
 
         def write(fh: BinaryIO) -> None:
-            try:
-                ds.save_as(fh, enforce_file_format=True)
+            try:  # dcmwrite (not save_as) also re-encodes a big-endian source's elements
+                pydicom.dcmwrite(fh, ds, enforce_file_format=True)
             except (ValueError, TypeError, KeyError) as exc:
                 raise ExportError(f"cannot write {out.name} as DICOM "
                                   f"({short_reason(exc, quiet.secrets)}).") from None
@@ -191,7 +223,8 @@ def _stored_range(hdr: Dataset) -> tuple[int, int, bool]:
 
 
 def _to_stored(px: np.ndarray, film: Film, hdr: Dataset) -> np.ndarray | None:
-    """Normalised pixels -> the source's stored values (int16/uint16), None if impossible."""
+    """Normalised pixels -> the source's stored values (int16/uint16, or int8/uint8 for an
+    8-bit source), None if impossible."""
     lo, hi, signed = _stored_range(hdr)
     values = film.stored_values(px)  # modality-LUT output, source photometric
     if "ModalityLUTSequence" in hdr:
@@ -205,7 +238,9 @@ def _to_stored(px: np.ndarray, film: Film, hdr: Dataset) -> np.ndarray | None:
     else:
         slope = float(hdr.get("RescaleSlope", 1) or 1)
         stored = (values - float(hdr.get("RescaleIntercept", 0) or 0)) / slope
-    return np.clip(np.rint(stored), lo, hi).astype(np.int16 if signed else np.uint16)
+    wide = int(hdr.get("BitsAllocated", 16) or 16) > 8  # an 8-bit source stays 8-bit
+    dtype = (np.int16 if signed else np.uint16) if wide else (np.int8 if signed else np.uint8)
+    return np.clip(np.rint(stored), lo, hi).astype(dtype)
 
 
 def _keeps_values(film: Film | None, hdr: Dataset | None) -> bool:
@@ -245,7 +280,7 @@ def _derived_dicom(px: np.ndarray, film: Film | None, scale: int, description: s
                     ds[name] = copy.deepcopy(hdr[name])
         for name in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate",
                      "StudyTime", "StudyID", "AccessionNumber", "ReferringPhysicianName",
-                     "PatientOrientation", "Laterality"):  # Type 2 / 2C: empty = unknown
+                     "PatientOrientation"):  # Type 2: empty = unknown
             ds.setdefault(name, "")
         ds.setdefault("StudyInstanceUID", generate_uid())
         ds.setdefault("Modality", "OT")
@@ -267,8 +302,61 @@ def _derived_dicom(px: np.ndarray, film: Film | None, scale: int, description: s
     for name in _SPACING:
         if name in ds and scale != 1:
             ds[name].value = _scaled_ds(ds[name].value, scale)
+    _laterality(ds)
     _mark_derived(ds, film, hdr, description)
     return ds
+
+
+# Body parts (BodyPartExamined, PS3.16 Annex L) that come in pairs: only for these (or an
+# unknown body part) does the General Series module want Laterality (Type 2C).
+PAIRED_BODY_PARTS = frozenset({
+    "BREAST", "EYE", "EAR", "KIDNEY", "LUNG", "OVARY", "TESTIS", "ADRENAL", "ORBIT",
+    "PAROTID", "SUBMANDIBULAR", "TMJ", "ACJOINT", "SIJOINT", "CLAVICLE", "SCAPULA",
+    "SHOULDER", "ARM", "UPPRARM", "HUMERUS", "ELBOW", "FOREARM", "RADIUS", "ULNA",
+    "WRIST", "HAND", "FINGER", "THUMB", "HIP", "THIGH", "FEMUR", "KNEE", "PATELLA",
+    "LEG", "LOWERLEG", "TIBIA", "FIBULA", "ANKLE", "HEEL", "CALCANEUS", "FOOT", "TOE",
+    "EXTREMITY", "UPPEREXTREMITY", "LOWEREXTREMITY", "CAROTID", "FEMORALA"})
+
+
+def _laterality(ds: Dataset) -> None:
+    """Laterality (General Series, Type 2C): kept with a value; otherwise empty where it
+    is required (a paired or unknown body part, no ImageLaterality) and absent where
+    its condition does not hold (an unpaired body part such as CHEST or HEAD)."""
+    if str(ds.get("Laterality", "") or "").strip():
+        return
+    body = str(ds.get("BodyPartExamined", "") or "").upper().strip()
+    if "ImageLaterality" not in ds and (not body or body in PAIRED_BODY_PARTS):
+        ds.Laterality = ""
+    else:
+        ds.pop("Laterality", None)
+
+
+_MULTI_FRAME_CLASSES = frozenset({  # multi-frame IODs whose names do not say so
+    "1.2.840.10008.5.1.4.1.1.20",      # Nuclear Medicine Image
+    "1.2.840.10008.5.1.4.1.1.12.1",    # X-Ray Angiographic Image
+    "1.2.840.10008.5.1.4.1.1.12.2",    # X-Ray Radiofluoroscopic Image
+    "1.2.840.10008.5.1.4.1.1.13.1.1",  # X-Ray 3D Angiographic Image
+    "1.2.840.10008.5.1.4.1.1.13.1.2",  # X-Ray 3D Craniofacial Image
+    "1.2.840.10008.5.1.4.1.1.77.1.6",  # VL Whole Slide Microscopy Image
+})
+
+
+def _valid_uid(uid) -> bool:
+    """A UID a reference may repeat: valid syntax under a root of 0, 1 or 2 (PS3.5 9.1)."""
+    text = str(uid or "")
+    return (bool(text) and pydicom.uid.UID(text).is_valid
+            and text.split(".")[0] in ("0", "1", "2"))
+
+
+def _multi_frame_class(uid) -> bool:
+    """Whether instances of SOP class ``uid`` may hold several frames (only then may a
+    reference to them name a frame: Image SOP Instance Reference Macro)."""
+    uid = str(uid)
+    if uid in _MULTI_FRAME_CLASSES:
+        return True
+    name = pydicom.uid.UID(uid).name.lower()
+    return any(w in name for w in ("multi-frame", "enhanced", "tomosynthesis", "volume",
+                                   "video", "whole slide", "legacy converted"))
 
 
 def _mark_derived(ds: Dataset, film: Film | None, hdr: Dataset | None, description: str) -> None:
@@ -286,11 +374,12 @@ def _mark_derived(ds: Dataset, film: Film | None, hdr: Dataset | None, descripti
     ds.InstanceNumber = ds.get("InstanceNumber", 1) or 1
     ds.DerivationDescription = (description or f"xrayview {__version__}")[:1024]
     ds.pop("SourceImageSequence", None)
-    if hdr is not None and "SOPInstanceUID" in hdr and "SOPClassUID" in hdr:
+    if hdr is not None and _valid_uid(hdr.get("SOPInstanceUID")) \
+            and _valid_uid(hdr.get("SOPClassUID")):  # Type 3: no reference beats a bad one
         ref = Dataset()
         ref.ReferencedSOPClassUID = hdr.SOPClassUID
         ref.ReferencedSOPInstanceUID = hdr.SOPInstanceUID
-        if film is not None and film.frame_count > 1:
+        if film is not None and film.frame_count > 1 and _multi_frame_class(hdr.SOPClassUID):
             ref.ReferencedFrameNumber = film.frame_index + 1
         purpose = Dataset()
         purpose.CodeValue, purpose.CodingSchemeDesignator = "121322", "DCM"

@@ -6,9 +6,12 @@ its decoded samples plus the float32 result, not several float64 copies of it.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from xrayview.core.io.errors import CorruptFilmError
 
 # ITU-R BT.601 luma weights, as DICOM and Pillow use for RGB -> gray.
 _BT601 = np.array([0.299, 0.587, 0.114])
@@ -58,3 +61,20 @@ def normalise(values: np.ndarray, vmin: float, vmax: float, invert: bool = False
             np.subtract(1.0, v, out=v)
         out[r:r + rows] = v
     return out, outside
+
+
+def film_pixels(values: np.ndarray, vmin: float, vmax: float, path: Path, notes: list[str],
+                allowed: str, invert: bool = False,
+                transform: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """``normalise`` for a loader: the float32 (H, W) pixels in [0, 1]; values outside
+    [vmin, vmax] are counted in ``notes`` ("... outside ``allowed`` and were clipped") and
+    a non-finite value is a CorruptFilmError naming ``path``."""
+    try:
+        pixels, clipped = normalise(values, vmin, vmax, invert=invert, transform=transform)
+    except ValueError as exc:
+        line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CorruptFilmError(f"{path.name}: its pixel values cannot be mapped to grey "
+                               f"levels ({line[:160]}).") from None
+    if clipped:
+        notes.append(f"{clipped} pixels lay outside {allowed} and were clipped.")
+    return pixels

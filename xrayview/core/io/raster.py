@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image, ImageOps
 
 from xrayview.core.film import Film
 from xrayview.core.io.errors import (
@@ -30,7 +30,7 @@ from xrayview.core.io.errors import (
     UnsupportedFilmError,
 )
 from xrayview.core.io.files import ClampedReader
-from xrayview.core.io.pixels import luminance, normalise
+from xrayview.core.io.pixels import film_pixels, luminance
 from xrayview.core.io.privacy import QuietWarnings, redacted_cause, short_reason
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,12 @@ log = logging.getLogger(__name__)
 _pillow_cap_lock = threading.Lock()
 _COLOR_MODES = {"RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV", "P", "PA"}
 _16_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
+_ORIENTATIONS = {2: "Mirrored", 3: "Rotated", 4: "Flipped", 5: "Transposed", 6: "Rotated",
+                 7: "Transposed", 8: "Rotated"}
+"""EXIF orientations other than 1, as Pillow's ``ImageOps.exif_transpose`` applies them."""
+_ORIENT_ARRAY = {2: np.fliplr, 3: lambda a: np.rot90(a, 2), 4: np.flipud,
+                 5: lambda a: np.swapaxes(a, 0, 1), 6: lambda a: np.rot90(a, -1),
+                 7: lambda a: np.swapaxes(np.rot90(a, 2), 0, 1), 8: lambda a: np.rot90(a, 1)}
 MAX_PAGES = 1000
 """Pages of a multi-page TIFF that are counted and reachable."""
 # TIFF tags without which the image cannot be laid out (a skipped one means a bad header).
@@ -66,8 +72,8 @@ def _pillow_pixel_cap(max_pixels: int) -> Iterator[None]:
 
 def _too_large(path: Path, w: int, h: int, max_pixels: int) -> FilmTooLargeError:
     return FilmTooLargeError(
-        f"{path.name} claims {w} x {h} pixels ({w * h / 1e6:.0f} megapixels), over the "
-        f"limit of {max_pixels / 1e6:.0f} megapixels."
+        f"{path.name} claims {w} x {h} pixels ({w * h / 1e6:.3g} megapixels), over the "
+        f"limit of {max_pixels / 1e6:.3g} megapixels."
     )
 
 
@@ -89,11 +95,32 @@ def _container_bits(im: Image.Image, fmt: str, path: Path) -> int:
     return 1 if im.mode == "1" else 8
 
 
-def _to_values(im: Image.Image, fmt: str, path: Path, notes: list[str]
+def _tiff_samples(fh: BinaryIO, frame: int, orientation: int) -> np.ndarray:
+    """A 16-bit colour TIFF page's samples (H, W, C) at full depth (Pillow reads them
+    as 8-bit RGB), through tifffile, oriented like Pillow's ``exif_transpose``."""
+    import tifffile
+
+    fh.seek(0)
+    with tifffile.TiffFile(fh) as tif:
+        page = tif.pages[frame]
+        arr = page.asarray()
+        if page.planarconfig == tifffile.PLANARCONFIG.SEPARATE:
+            arr = np.moveaxis(arr, 0, -1)
+    return _ORIENT_ARRAY.get(orientation, lambda a: a)(arr)
+
+
+def _to_values(im: Image.Image, fmt: str, path: Path, notes: list[str],
+               fh: BinaryIO | None = None, frame: int = 0, orientation: int = 1,
                ) -> tuple[np.ndarray, float, float, int, Callable | None]:
     """Samples (H, W) or (H, W, 3), the range [vmin, vmax] they are normalised over, the
     bit depth, and the per-block transform for ``normalise`` (luminance for colour)."""
     mode = im.mode
+    if fmt == "TIFF" and mode in _COLOR_MODES and fh is not None \
+            and _container_bits(im, fmt, path) == 16 and im.tag_v2.get(262) in (2, (2,)):
+        arr = _tiff_samples(fh, frame, orientation)
+        planes = " (its samples stored as separate planes)" if im.tag_v2.get(284) == 2 else ""
+        notes.append(f"16-bit RGB colour image{planes} converted to luminance (BT.601).")
+        return arr, 0.0, 65535.0, 16, luminance
     if mode == "1":
         return np.asarray(im, dtype=np.uint8), 0.0, 1.0, 1, None
     if mode in ("L", "LA"):
@@ -105,6 +132,8 @@ def _to_values(im: Image.Image, fmt: str, path: Path, notes: list[str]
         bits = _container_bits(im, fmt, path)
         arr = np.asarray(im)
         signed = fmt == "TIFF" and im.tag_v2.get(339) in (2, (2,))  # SampleFormat int
+        if bits == 32 and not signed and arr.dtype == np.int32:
+            arr = arr.view(np.uint32)  # Pillow's mode I is signed: 2**31 and up wrap
         if bits > 16 and mode == "I" and fmt != "TIFF":
             bits = 16  # Pillow widens 16-bit PNG to mode I
         if not 1 <= bits <= 32:
@@ -183,11 +212,43 @@ def tiff_page_count(fh: BinaryIO, limit: int = MAX_PAGES) -> int:
     return max(len(seen), 1)
 
 
+_SAMPLE_FORMATS = {1: "unsigned integer", 2: "signed integer", 3: "floating-point",
+                   5: "complex integer", 6: "complex floating-point"}
+
+
+def _refuse_unsupported_samples(fh: BinaryIO, path: Path) -> None:
+    """Raise UnsupportedFilmError when the first page's sample type is one Pillow does
+    not decode (64-bit float or integer, complex), so it is not called "damaged"."""
+    from PIL.TiffImagePlugin import ImageFileDirectory_v2
+
+    try:
+        fh.seek(0)
+        head = fh.read(16)
+        ifd = ImageFileDirectory_v2(head if head[2] == 43 else head[:8])  # BigTIFF or not
+        fh.seek(ifd.next)
+        ifd.load(fh)
+        bits, sample = ifd.get(258, (1,)), ifd.get(339, (1,))
+    except Exception:  # noqa: BLE001 - a damaged header: the caller's error stands
+        return
+    bits = bits[0] if isinstance(bits, tuple) else bits
+    sample = sample[0] if isinstance(sample, tuple) else sample
+    if bits > 32 or sample in (5, 6):
+        kind = _SAMPLE_FORMATS.get(sample, f"sample format {sample}")
+        raise UnsupportedFilmError(
+            f"{path.name} is a TIFF of {bits}-bit {kind} samples, which xrayview does not "
+            "read (save it with 16-bit integer or 32-bit floating-point samples).")
+
+
 def _open(fh: ClampedReader, path: Path, fmt: str, frame: int, max_pixels: int,
           quiet: QuietWarnings) -> tuple[Image.Image, int]:
     """Open, check the size and layout, select the page and decode; (image, pages)."""
     with _pillow_pixel_cap(max_pixels):
-        im = Image.open(fh)
+        try:
+            im = Image.open(fh)
+        except Image.UnidentifiedImageError:
+            if fmt == "TIFF":
+                _refuse_unsupported_samples(fh, path)
+            raise
         try:
             w, h = im.size
             if w * h > max_pixels:
@@ -245,23 +306,19 @@ def _load(path: Path, fmt: str, frame: int, max_pixels: int, quiet: QuietWarning
                              f"{MAX_PAGES} can be shown.")
             elif n_frames > 1:
                 notes.append(f"{fmt} holds {n_frames} pages; showing page {frame + 1}.")
-            transposed = ImageOps.exif_transpose(im)
-            if transposed is not None and transposed.size != im.size:
-                notes.append("Rotated as its EXIF orientation says.")
-                im.close()
-                im = transposed
-            values, vmin, vmax, bits, transform = _to_values(im, fmt, path, notes)
+            orientation = im.getexif().get(ExifTags.Base.Orientation, 1)
+            if orientation in _ORIENTATIONS:  # always, also when the size stays the same
+                ImageOps.exif_transpose(im, in_place=True)
+                notes.append(f"{_ORIENTATIONS[orientation]} as its EXIF orientation "
+                             f"({orientation}) says.")
+            values, vmin, vmax, bits, transform = _to_values(im, fmt, path, notes, fh, frame,
+                                                             orientation)
             photometric = "MONOCHROME2" if im.mode not in _COLOR_MODES else "RGB"
         finally:
             im.close()  # frees Pillow's copy of the samples before the float32 conversion
-    try:
-        pixels, clipped = normalise(values, vmin, vmax, transform=transform)
-    except ValueError as exc:
-        raise CorruptFilmError(f"{path.name}: its pixel values cannot be mapped to grey "
-                               f"levels ({short_reason(exc)}).") from None
+    pixels = film_pixels(values, vmin, vmax, path, notes, f"the {bits}-bit range",
+                         transform=transform)
     del values
-    if clipped:
-        notes.append(f"{clipped} pixels lay outside the {bits}-bit range and were clipped.")
     return Film(pixels=pixels, source_format=fmt, bits_stored=bits, value_min=vmin,
                 value_max=vmax, photometric=photometric, frame_index=frame,
                 frame_count=n_frames, source_path=path, notes=notes)

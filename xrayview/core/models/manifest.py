@@ -29,6 +29,22 @@ MODELS_ENV = "XRAYVIEW_MODELS_DIR"
 MANIFEST_NAME = "manifest.json"
 
 
+MAX_MANIFEST_BYTES = 4 << 20
+"""A manifest is a few kilobytes; anything past this is not one."""
+
+
+def _not_regular(path: Path) -> str | None:
+    """None for a regular file, "missing", or what it is instead (stat only, never opened)."""
+    from xrayview.core.io.files import not_regular
+
+    try:
+        return not_regular(path)
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        raise WeightsError(f"{path.name} cannot be read ({exc.strerror or exc})") from exc
+
+
 class WeightsError(Exception):
     """Trained weights are missing, damaged or do not match the manifest (one-line message)."""
 
@@ -75,8 +91,14 @@ def read_manifest(root: Path | None = None) -> dict[str, ModelEntry] | None:
     """
     root = models_dir() if root is None else Path(root)
     path = root / MANIFEST_NAME
-    if not path.is_file():
+    kind = _not_regular(path)
+    if kind == "missing":
         return None
+    if kind is not None:
+        raise WeightsError(f"models/{MANIFEST_NAME} is {kind}, not a regular file")
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise WeightsError(f"models/{MANIFEST_NAME} is too large for a manifest "
+                           f"({path.stat().st_size} bytes)")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

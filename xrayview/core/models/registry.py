@@ -58,6 +58,46 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
               "attention dehazer applied step by step under a stop rule"),
 )}
 
+# Constructor arguments each architecture accepts, with bounds: (type, low, high), or
+# ("kernels", low, high) for a list of three odd sizes. A manifest or weights entry
+# outside them is refused before a network is built (a "10 million layer" VDSR would
+# otherwise take minutes and gigabytes to fail). Generous: 4-16x the shipped sizes.
+KWARG_BOUNDS: dict[str, dict[str, tuple]] = {
+    "srcnn": {"features": (int, 1, 512), "mid_features": (int, 1, 512),
+              "kernels": ("kernels", 1, 15), "identity_init": (bool, 0, 1)},
+    "vdsr": {"depth": (int, 1, 64), "features": (int, 1, 256)},
+    "dehaze": {"proxy_size": (int, 4, 128), "features": (int, 1, 256), "embed": (int, 1, 256),
+               "heads": (int, 1, 32), "key_dim": (int, 1, 128), "dense": (int, 1, 1024),
+               "decoder_features": (int, 1, 256), "max_gain": (float, 1.0, 100.0)},
+}
+
+
+def kwargs_problem(arch: str, kwargs: dict) -> str | None:
+    """Why ``kwargs`` cannot build ``arch`` (an unknown name, a wrong type, a value out of
+    ``KWARG_BOUNDS``), or None when they can. Checked without torch, in microseconds."""
+    bounds = KWARG_BOUNDS.get(arch, {})
+    for key, value in kwargs.items():
+        if key not in bounds:
+            return f"{arch} has no argument {str(key)[:40]!r} (known: {', '.join(bounds)})"
+        kind, lo, hi = bounds[key]
+        if kind == "kernels":
+            ok = (isinstance(value, (list, tuple)) and len(value) == 3 and all(
+                type(k) is int and lo <= k <= hi and k % 2 == 1 for k in value))
+            if not ok:
+                return f"{arch} argument kernels must be three odd integers {lo}..{hi}"
+            continue
+        if kind is bool:
+            ok = isinstance(value, bool)
+        elif kind is int:
+            ok = type(value) is int and lo <= value <= hi
+        else:
+            ok = (type(value) in (int, float) and lo <= value <= hi)  # NaN fails both
+        if not ok:
+            what = "true or false" if kind is bool else f"{kind.__name__} {lo}..{hi}"
+            return f"{arch} argument {key} must be {what}, not {str(value)[:24]}"
+    return None
+
+
 BICUBIC = "none"  # the "model" that is bicubic pre-upsampling alone
 BICUBIC_LABEL = "None (bicubic only)"
 SCALES = (1, 2, 3, 4)

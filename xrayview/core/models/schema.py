@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from xrayview.core.models.registry import architecture_names
+from xrayview.core.models.registry import architecture_names, kwargs_problem
 
 SCHEMA_VERSION = 1
 _ARCHS = list(architecture_names())
@@ -147,5 +147,15 @@ def describe(error: tuple[tuple, str, dict, Any], file: str = "models/manifest.j
 
 
 def validate_manifest(data: Any) -> list[str]:
-    """One message per problem with the manifest ``data`` (parsed JSON); [] when valid."""
-    return [describe(e) for e in iter_errors(data)]
+    """One message per problem with the manifest ``data`` (parsed JSON); [] when valid.
+
+    Beyond the schema, each entry's kwargs must lie in its architecture's bounds
+    (``registry.kwargs_problem``)."""
+    problems = [describe(e) for e in iter_errors(data)]
+    if problems:
+        return problems
+    for name, entry in data["models"].items():
+        problem = kwargs_problem(entry["arch"], entry["kwargs"])
+        if problem:
+            problems.append(f"models/manifest.json, model {name!r}: {problem}")
+    return problems

@@ -235,7 +235,7 @@ def test_an_internal_error_is_exit_1_and_names_a_log_with_the_traceback(tmp_path
     def bug(args):
         raise RuntimeError("a real bug\x1b[2J")
 
-    monkeypatch.setattr(cli, "_cmd_info", bug)
+    monkeypatch.setitem(cli._COMMANDS, "info", bug)
     assert cli.main(["info", str(_png(tmp_path / "f.png"))]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "\x1b" not in err
@@ -251,7 +251,7 @@ def test_memory_running_out_past_the_budgets_is_exit_2(tmp_path, monkeypatch, ca
     def short_of_memory(args):
         raise MemoryError
 
-    monkeypatch.setattr(cli, "_cmd_enhance", short_of_memory)
+    monkeypatch.setitem(cli._COMMANDS, "enhance", short_of_memory)
     assert cli.main(["enhance", str(_png(tmp_path / "f.png")), str(tmp_path / "o.png")]) == 2
     assert capsys.readouterr().err.startswith("xrayview: not enough memory")
 

@@ -139,13 +139,22 @@ def test_cancel_mid_run(models_window, qtbot, small_film):
     assert "cancel" in win.panel.status.text().lower()
 
 
+def never_stop_throttled(self, step):
+    """A StopRule.should_stop that never stops and lets at most ~200 steps a second by."""
+    time.sleep(0.005)
+    return False, ""
+
+
 def test_close_mid_run_waits_for_worker(qtbot, settings, models, small_film, monkeypatch):
     from xrayview.core.enhance.stop_rule import StopRule
     from xrayview.gui.main_window import MainWindow
 
-    # never stops by itself: surely still running when the window closes, however busy
-    # the machine (only the close's cancel ends it)
-    monkeypatch.setattr(StopRule, "should_stop", lambda self, step: (False, ""))
+    # never stops by itself, so it is surely still running when the window closes however
+    # busy the machine (only the close's cancel ends it); each step yields the CPU for a
+    # moment so the worker cannot bury the GUI thread under a backlog of unbounded steps
+    # (a never-ending run outpacing the plots made a busy machine's GUI thread fall minutes
+    # behind: faulthandler caught it there)
+    monkeypatch.setattr(StopRule, "should_stop", never_stop_throttled)
     win = MainWindow(settings=settings)
     win.show()
     _setup(win, small_film, model="none", scale=1, dehaze=True, steps=200)

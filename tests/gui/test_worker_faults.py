@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tests.gui.test_enhancement import _run, _setup
+from tests.gui.test_enhancement import _run, _setup, never_stop_throttled
 from xrayview.core.models import weights
 from xrayview.core.generators import drain
 from xrayview.core.enhance.super_resolution import super_resolve
@@ -254,13 +254,18 @@ def _os_threads() -> int:
     return len(os.listdir("/proc/self/task"))
 
 
+
 def test_close_mid_run_cancels_and_waits(qtbot, qtlog, settings, models, small_film,
                                          monkeypatch):
     from xrayview.core.enhance.stop_rule import StopRule
     from xrayview.gui.main_window import MainWindow
 
-    # never stops by itself: still running at the close however busy the machine is
-    monkeypatch.setattr(StopRule, "should_stop", lambda self, step: (False, ""))
+    # never stops by itself, so it is surely still running when the window closes however
+    # busy the machine (only the close's cancel ends it); each step yields the CPU for a
+    # moment so the worker cannot bury the GUI thread under a backlog of unbounded steps
+    # (a never-ending run outpacing the plots made a busy machine's GUI thread fall minutes
+    # behind: faulthandler caught it there)
+    monkeypatch.setattr(StopRule, "should_stop", never_stop_throttled)
     gc.collect()
     base_py = threading.active_count()
     win = MainWindow(settings=settings)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.corpus_worker import run_corpus
-from tests.core.malformed_corpus import Case, build_corpus, load_sources
+from tests.support.corpus_worker import run_corpus
+from tests.support.malformed_corpus import Case, build_corpus, load_sources
 
 REPORT_ENV = "XRAYVIEW_CORPUS_REPORT"
 """Set to a file path to keep the corpus run's per-case results (JSON)."""

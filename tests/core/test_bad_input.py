@@ -7,8 +7,8 @@ import pydicom
 import pytest
 from PIL import Image
 
-from tests.core.corpus_bytes import png_bomb, tiff_bomb
-from tests.core.dicom_factory import make_dicom
+from tests.support.corpus_bytes import png_bomb, tiff_bomb
+from tests.support.dicom_factory import make_dicom
 from xrayview.core.io import (
     CorruptFilmError,
     FilmError,

@@ -11,8 +11,8 @@ import numpy as np
 import pydicom
 import pytest
 
-from tests.core.dicom_factory import make_dicom
-from tests.core.model_factory import make_models_dir
+from tests.support.dicom_factory import make_dicom
+from tests.support.model_factory import make_models_dir
 from xrayview.cli import main
 from xrayview.core.io import load_film
 from xrayview.core.io.export import save_film

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.core.corpus_worker import REPO_ROOT
+from tests.support.corpus_worker import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 PER_KIND = 2

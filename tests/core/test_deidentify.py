@@ -8,7 +8,7 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from tests.core.dicom_factory import make_dicom
+from tests.support.dicom_factory import make_dicom
 from xrayview.cli import main
 from xrayview.core.enhance.super_resolution import upsample
 from xrayview.core.io import load_film

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from pydicom.uid import JPEG2000Lossless, JPEGLSLossless, RLELossless
 
-from tests.core.dicom_factory import make_dicom
+from tests.support.dicom_factory import make_dicom
 from xrayview.core.io import load_film
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.core.model_factory import make_models_dir, tiny_model
+from tests.support.model_factory import make_models_dir, tiny_model
 from xrayview.core.cancel import Cancelled
 from xrayview.core.enhance.stop_rule import StopRule
 from xrayview.core.enhance.dehazing import dehaze_steps

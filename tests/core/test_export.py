@@ -11,7 +11,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import SecondaryCaptureImageStorage
 
-from tests.core.dicom_factory import make_dicom
+from tests.support.dicom_factory import make_dicom
 from xrayview.core.enhance.super_resolution import upsample
 from xrayview.core.io import load_film
 from xrayview.core.io.errors import FilmError

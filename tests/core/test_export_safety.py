@@ -10,7 +10,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from tests.core.dicom_factory import make_dicom
+from tests.support.dicom_factory import make_dicom
 from xrayview.core.enhance.super_resolution import upsample
 from xrayview.core.io import files, load_film
 from xrayview.core.io.export import ExportError, save_film
@@ -182,7 +182,7 @@ def test_a_write_that_runs_out_of_room_is_exit_2_with_one_plain_line(tmp_path, e
     import subprocess
     import sys
 
-    from tests.core.corpus_worker import REPO_ROOT
+    from tests.support.corpus_worker import REPO_ROOT
 
     src = save_film(_pixels(200, 200), tmp_path / "in.png", None)
     out = tmp_path / f"out{ext}"

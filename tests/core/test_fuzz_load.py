@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from tests.core.corpus_dicom import deflated_dicom
+from tests.support.corpus_dicom import deflated_dicom
 from xrayview.core.io import FilmError, load_film
 
 FUZZ_EXAMPLES = int(os.environ.get("XRAYVIEW_FUZZ_EXAMPLES", "300"))

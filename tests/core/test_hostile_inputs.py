@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.core.corpus_worker import REPO_ROOT
+from tests.support.corpus_worker import REPO_ROOT
 from xrayview.core.io import NotAnImageError, load_film
 
 
@@ -103,7 +103,7 @@ def test_enhance_refuses_a_result_too_large_for_memory_with_exit_2(tmp_path, mon
 def test_non_finite_network_output_is_refused_not_saved_black():
     import torch
 
-    from tests.core.model_factory import tiny_model
+    from tests.support.model_factory import tiny_model
     from xrayview.core.enhance.pipeline import enhance
     from xrayview.core.enhance.recipe import Recipe
     from xrayview.core.generators import drain
@@ -156,7 +156,7 @@ def test_json_of_a_tiny_film_has_no_nan_or_infinity(tmp_path, shape):
 # --- bounded reads: Deflated Explicit VR DICOM ----------------------------------------
 
 def _deflated(tmp_path, name, **kwargs):
-    from tests.core.corpus_dicom import deflated_dicom
+    from tests.support.corpus_dicom import deflated_dicom
 
     px = (np.arange(64 * 64) % 251).astype(np.uint8).reshape(64, 64)
     path = tmp_path / name
@@ -200,7 +200,7 @@ def test_a_good_deflated_dicom_loads_and_exports(tmp_path):
 def test_info_escapes_control_characters_from_dicom_text(tmp_path):
     """A CR/LF in WindowCenterWidthExplanation must not forge a "Patient name:" line, and
     ESC sequences must not reach the terminal; the real identifiers stay hidden."""
-    from tests.core.dicom_factory import make_dicom
+    from tests.support.dicom_factory import make_dicom
 
     forged = "LUNG\r\nPatient name:  Forged^Name\x1b[2J\x1b]0;title\x07"
     path = make_dicom(tmp_path / "f\x1bname.dcm", np.zeros((16, 16), np.uint16),

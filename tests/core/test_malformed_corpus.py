@@ -1,4 +1,4 @@
-"""The malformed-film corpus (tests/core/malformed_corpus.py) through load_film.
+"""The malformed-film corpus (tests/support/malformed_corpus.py) through load_film.
 
 Every case must end within 5 s and under 1 GB of extra memory, in a typed FilmError or,
 where the damage cannot be seen (a flipped pixel byte), in a valid Film: never another

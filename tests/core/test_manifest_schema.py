@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.core.model_factory import make_models_dir
+from tests.support.model_factory import make_models_dir
 from xrayview.core.models.schema import MANIFEST_SCHEMA, validate_manifest
 from xrayview.core.nets import ARCHITECTURES
 from xrayview.core.models.registry import MODELS_ENV, WeightsError, load_model

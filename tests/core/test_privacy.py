@@ -17,7 +17,7 @@ import pytest
 from pydicom.dataelem import RawDataElement
 from pydicom.tag import Tag
 
-from tests.core.dicom_factory import make_dicom
+from tests.support.dicom_factory import make_dicom
 from xrayview.cli import main
 from xrayview.core.enhance.super_resolution import super_resolve
 from xrayview.core.io import FilmError, load_film

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from PIL import Image
 from scipy import ndimage
 
-from tests.core.model_factory import TINY_KWARGS, make_models_dir, tiny_model
+from tests.support.model_factory import TINY_KWARGS, make_models_dir, tiny_model
 from xrayview.core.enhance.pipeline import enhance
 from xrayview.core.enhance.recipe import REFERENCE_PROTOCOLS, Recipe, RecipeError, Reference
 from xrayview.core.generators import drain
@@ -183,7 +183,7 @@ def test_robust_weights_serve_lossy_films_when_asked_or_automatically(tmp_path, 
 
 
 def test_lossy_films_are_recognised(tmp_path):
-    from tests.core.dicom_factory import make_dicom
+    from tests.support.dicom_factory import make_dicom
     from xrayview.core.io import load_film
 
     img = (np.random.default_rng(8).random((64, 64)) * 255).astype(np.uint8)

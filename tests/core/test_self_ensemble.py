@@ -6,7 +6,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from tests.core.model_factory import make_models_dir, tiny_model
+from tests.support.model_factory import make_models_dir, tiny_model
 from xrayview.cli import main
 from xrayview.core.cancel import Cancelled
 from xrayview.core.generators import collect, drain

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.model_factory import make_models_dir
+from tests.support.model_factory import make_models_dir
 from xrayview.commands.self_test import SelfTestFailure, _models_and_exports
 from xrayview.core.io import load_film
 from xrayview.core.resources import sample_film_path

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tests.core.study_factory import (HAND, answered_single_study, make_study,
+from tests.support.study_factory import (HAND, answered_single_study, make_study,
                                       record_answers)
 from xrayview.core.study.analysis import icc_2_1, summarise, weighted_kappa, write_csv
 from xrayview.core.study.definition import load_study

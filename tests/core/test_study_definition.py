@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.study_factory import make_study
+from tests.support.study_factory import make_study
 from xrayview.core.study.definition import StudyError, load_study
 
 
@@ -104,7 +104,7 @@ def test_single_design_example_loads():
 def test_example_study_runs_from_a_fresh_clone(tmp_path, monkeypatch, capsys):
     """Every film of the bundled example is inside the repository; it prepares (tiny
     models, small crop to keep the test short) and its films have their attribution."""
-    from tests.core.model_factory import make_models_dir
+    from tests.support.model_factory import make_models_dir
     from xrayview.cli import main
     from xrayview.core.models.registry import MODELS_ENV
     from xrayview.core.resources import resource_path

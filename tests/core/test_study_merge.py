@@ -8,8 +8,8 @@ import shutil
 
 import pytest
 
-from tests.core.study_driver import answer_all
-from tests.core.study_factory import make_study
+from tests.support.study_driver import answer_all
+from tests.support.study_factory import make_study
 from tests.core.test_study_safety import one_line_exit_2, snapshot
 from xrayview.cli import main
 from xrayview.core.study.definition import load_study

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from tests.core.model_factory import make_models_dir
-from tests.core.study_factory import conditions_toml, make_study
+from tests.support.model_factory import make_models_dir
+from tests.support.study_factory import conditions_toml, make_study
 from xrayview.cli import main
 from xrayview.core.generators import collect, drain
 from xrayview.core.io import load_film
@@ -75,7 +75,7 @@ def test_prepared_image_is_the_enhanced_film(tmp_path, tiny_models):
 
 
 def test_study_cli_prepare_export_summary(tmp_path, tiny_models, capsys):
-    from tests.core.study_driver import answer_all
+    from tests.support.study_driver import answer_all
 
     toml = make_study(tmp_path / "src", n_cases=3, n_training=1)
     out = tmp_path / "study"

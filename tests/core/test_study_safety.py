@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.model_factory import make_models_dir
-from tests.core.study_driver import answer_all
-from tests.core.study_factory import make_study
+from tests.support.model_factory import make_models_dir
+from tests.support.study_driver import answer_all
+from tests.support.study_factory import make_study
 from xrayview.cli import main
 from xrayview.core.generators import drain
 from xrayview.core.models.registry import MODELS_ENV

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.study_factory import make_study
+from tests.support.study_factory import make_study
 from xrayview.core.study.definition import StudyError, load_study
 from xrayview.core.study.prepare import write_study_json
 from xrayview.core.study.schedule import reader_schedule
@@ -69,7 +69,7 @@ def test_store_records_resumes_and_refuses_bad_answers(study_dir):
 def test_sigkill_mid_study_loses_no_committed_answer(study_dir):
     root, study = study_dir
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "tests.core.study_driver", str(root),
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.study_driver", str(root),
                              "carol", "0.2"], stdout=subprocess.PIPE, text=True, cwd=REPO,
                             env=env)
     committed = []
@@ -91,7 +91,7 @@ def test_sigkill_mid_study_loses_no_committed_answer(study_dir):
         resume = st.next_index()
         assert resume == len(answered)
     # the study resumes: a new process continues from the first unanswered trial
-    out = subprocess.run([sys.executable, "-m", "tests.core.study_driver", str(root), "carol"],
+    out = subprocess.run([sys.executable, "-m", "tests.support.study_driver", str(root), "carol"],
                          capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
     assert out.returncode == 0
     assert [int(x) for x in out.stdout.split()] == list(range(resume, len(st.trials)))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.core.study_factory import HAND, answered_single_study, make_study
+from tests.support.study_factory import HAND, answered_single_study, make_study
 from xrayview.cli import main
 from xrayview.core.study.analysis import summarise, summary_text
 from xrayview.core.study.definition import load_study
@@ -96,7 +96,7 @@ def test_summary_cli_json_and_plot(single, tmp_path, capsys):
 
 
 def test_plot_needs_likert_questions(tmp_path, capsys):
-    from tests.core.study_driver import answer_all
+    from tests.support.study_driver import answer_all
 
     study = load_study(make_study(tmp_path / "src", n_cases=2, n_training=0))
     root = tmp_path / "study"

@@ -196,7 +196,7 @@ def test_ddp_under_torchrun(tiny_corpus, tmp_path):
 
 
 def test_evaluate_command_end_to_end(tiny_corpus, tmp_path, monkeypatch, capsys):
-    from tests.core.model_factory import make_models_dir
+    from tests.support.model_factory import make_models_dir
     from xrayview.core.models.registry import MODELS_ENV
 
     data, split_file = tiny_corpus

@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from tests.core.model_factory import make_models_dir, tiny_model
+from tests.support.model_factory import make_models_dir, tiny_model
 from xrayview.core.models.registry import (MODELS_ENV, WeightsError, available_models, load_model,
                                    model_entry, models_dir)
 

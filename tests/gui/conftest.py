@@ -49,7 +49,7 @@ def window(qtbot, settings):
 @pytest.fixture
 def models(tmp_path, monkeypatch):
     """A models folder with tiny random SRCNN, VDSR and dehazing weights (XRAYVIEW_MODELS_DIR)."""
-    from tests.core.model_factory import make_models_dir
+    from tests.support.model_factory import make_models_dir
     from xrayview.core.models.registry import MODELS_ENV
 
     root = make_models_dir(tmp_path / "models")

@@ -179,7 +179,7 @@ def test_failing_job_shows_dialog_and_app_stays_usable(models_window, qtbot, sma
 
 
 def test_models_without_weights_are_disabled(qtbot, settings, tmp_path, monkeypatch):
-    from tests.core.model_factory import make_models_dir
+    from tests.support.model_factory import make_models_dir
     from xrayview.gui.main_window import MainWindow
 
     monkeypatch.setenv(MODELS_ENV, str(make_models_dir(tmp_path / "m", archs=("srcnn",))))
@@ -337,7 +337,7 @@ def test_a_lossy_film_runs_the_robust_weights(models, models_window, qtbot, smal
 
     import torch
 
-    from tests.core.model_factory import TINY_KWARGS, tiny_model
+    from tests.support.model_factory import TINY_KWARGS, tiny_model
 
     path = models / "vdsr-x2-robust.pt"
     torch.save(tiny_model("vdsr", 21).state_dict(), path)

@@ -226,7 +226,7 @@ def test_self_test_window_runs_without_dialogs(qapp, monkeypatch):
 
 def test_tag_browser_escapes_control_characters(qtbot, tmp_path):
     """Text from the file (CR/LF, ESC) is shown escaped: it cannot forge a row."""
-    from tests.core.dicom_factory import make_dicom
+    from tests.support.dicom_factory import make_dicom
     from xrayview.core.io import load_film
     from xrayview.gui.docks import DicomTagBrowser
 

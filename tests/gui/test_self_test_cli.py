@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tests.core.model_factory import make_models_dir
+from tests.support.model_factory import make_models_dir
 from xrayview.core.models.registry import MODELS_ENV
 
 

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from tests.core.dicom_factory import make_dicom
-from tests.core.study_factory import SINGLE_QUESTIONS, conditions_toml, make_study
+from tests.support.dicom_factory import make_dicom
+from tests.support.study_factory import SINGLE_QUESTIONS, conditions_toml, make_study
 from xrayview.core.generators import drain
 from xrayview.core.io import load_film
 from xrayview.core.study.definition import load_study

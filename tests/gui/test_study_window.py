@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QGroupBox, QLabel, QWidget
 
-from tests.core.study_factory import make_study
+from tests.support.study_factory import make_study
 from xrayview.core.generators import drain
 from xrayview.core.study.definition import load_study
 from xrayview.core.study.prepare import prepare_study

@@ -421,7 +421,7 @@ def _all_visible_text(win: QMainWindow) -> str:
 
 def test_identifiers_hidden_until_toggled_and_never_logged(models_window, qtbot, tmp_path,
                                                            caplog):
-    from tests.core.dicom_factory import make_dicom
+    from tests.support.dicom_factory import make_dicom
 
     y, x = np.mgrid[0:96, 0:80]
     px = (200 + 30 * x + 10 * y).astype(np.uint16)

@@ -196,12 +196,12 @@ class MainWindow(QMainWindow):
         index = p.precision_combo.findData(str(st.value("enhance/precision", "auto")))
         p.precision_combo.setCurrentIndex(max(index, 0))
         if not p.dehaze_reason:
-            p.dehaze_check.setChecked(st.value("enhance/dehaze", False, type=bool))
+            p.dehaze_check.setChecked(st.value("enhance/dehazing", False, type=bool))
 
     def _remember_choices(self) -> None:
         s = self.panel.settings()
         for key, value in (("model", s.model), ("scale", s.scale), ("precision", s.precision),
-                           ("dehaze", s.dehaze)):
+                           ("dehazing", s.dehaze)):
             self._settings.setValue(f"enhance/{key}", value)
 
     # -- reading-room display -----------------------------------------------------------

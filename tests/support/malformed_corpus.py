@@ -29,8 +29,8 @@ import numpy as np
 import pydicom
 from PIL import Image
 
-from tests.core import corpus_bytes as cb
-from tests.core.corpus_dicom import deflated_dicom, dicom_cases
+from tests.support import corpus_bytes as cb
+from tests.support.corpus_dicom import deflated_dicom, dicom_cases
 from xrayview.core.io import DEFAULT_MAX_PIXELS
 
 SEED = 20261126

@@ -1,6 +1,6 @@
 """Run ``load_film`` over a malformed corpus in a separate, resource-limited process.
 
-The parent (``run_corpus``) starts ``python -m tests.core.corpus_worker FOLDER START``;
+The parent (``run_corpus``) starts ``python -m tests.support.corpus_worker FOLDER START``;
 the worker caps its address space (RLIMIT_AS), then for every case from START on prints
 ``START i`` and, once the case has ended, ``RESULT {json}`` (flushed). A hang or a hard
 crash therefore costs one case, not the test run: the parent kills the worker after
@@ -108,7 +108,7 @@ def _worker(folder: Path, start: int) -> None:
     # Log records are not stray output: keep them off stderr (lastResort would print them).
     logging.basicConfig(level=logging.DEBUG, handlers=[logging.NullHandler()])
     cases = json.loads((folder / "cases.json").read_text())
-    from tests.core.malformed_corpus import warm_up
+    from tests.support.malformed_corpus import warm_up
 
     warm_up()  # import the decoders before the first measured case
     limit = _status_kb("VmSize") * 1024 + HEADROOM_BYTES
@@ -136,7 +136,7 @@ def run_corpus(folder: Path, n_cases: int, timeout_s: float = 20.0) -> dict[int,
     results: dict[int, dict] = {}
     start = 0
     while start < n_cases:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.core.corpus_worker", str(folder),
+        proc = subprocess.Popen([sys.executable, "-m", "tests.support.corpus_worker", str(folder),
                                  str(start)], cwd=REPO_ROOT, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, text=True)
         lines: queue.Queue = queue.Queue()

@@ -20,7 +20,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 
-from tests.core import corpus_bytes as cb
+from tests.support import corpus_bytes as cb
 
 _FULL = {"MR_small", "RG3_UNCR", "CT_small"}  # sources that get every attribute edit
 _PIXEL_DATA = 0x7FE00010

@@ -1,6 +1,6 @@
 """A reading process without a window: answers trials through ReaderStore as the window
 does (record, then the next trial), printing each committed index. Used by the SIGKILL
-test and the simulated study. Usage: python -m tests.core.study_driver DIR READER [DELAY]
+test and the simulated study. Usage: python -m tests.support.study_driver DIR READER [DELAY]
 """
 
 from __future__ import annotations

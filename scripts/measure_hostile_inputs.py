@@ -26,8 +26,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.core.corpus_dicom import deflated_dicom  # noqa: E402
-from tests.core.model_factory import make_models_dir  # noqa: E402
+from tests.support.corpus_dicom import deflated_dicom  # noqa: E402
+from tests.support.model_factory import make_models_dir  # noqa: E402
 
 LIMIT_FSIZE = ("import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_FSIZE, "
                "(4096, 4096)); sys.argv[0] = 'xrayview'; runpy.run_module('xrayview', "
@@ -94,7 +94,7 @@ def cases(tmp: Path) -> dict[str, list[tuple[list[str], dict | None, str | None]
     thin = _png(tmp / "thin.png", (2, 100000))
     import pydicom
 
-    from tests.core.dicom_factory import make_dicom
+    from tests.support.dicom_factory import make_dicom
 
     ctl = make_dicom(tmp / "ctl.dcm", np.zeros((16, 16), np.uint16), WindowCenter=1,
                      WindowWidth=2, WindowCenterWidthExplanation="A\r\nPatient name: X\x1b[2J")

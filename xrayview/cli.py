@@ -267,6 +267,9 @@ def _add_enhance_parser(sub) -> None:
     e.add_argument("--self-ensemble", action="store_true",
                    help="average the network over the 8 rotations and flips of the film "
                         "(8x the time; see the model card for what it gains)")
+    e.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=None,
+                   help="auto (default): bf16 on GPUs, and on CPUs with native bf16 where a "
+                        "one-time probe finds it faster; fp32: exact; bf16: where native")
     e.add_argument("--json", action="store_true",
                    help="print metrics and the dehazing step history as JSON on stdout")
     e.add_argument("--recipe", default=None, metavar="FILE",

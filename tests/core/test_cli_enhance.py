@@ -131,3 +131,17 @@ def test_missing_weights_exit_2_one_line(film_png, tmp_path):
     assert proc.stderr.strip() == ("xrayview: no trained weights for 'vdsr' "
                                    "(models/manifest.json missing)")
     assert not (tmp_path / "o.png").exists()
+
+
+def test_precision_is_chosen_on_the_command_line_and_recorded(models, film_png, tmp_path):
+    from xrayview.core.io.provenance import read_provenance
+
+    outs = {}
+    for precision in ("fp32", "bf16"):
+        out = outs[precision] = tmp_path / f"{precision}.png"
+        assert main(["enhance", str(film_png), str(out), "--model", "vdsr", "--scale", "2",
+                     "--device", "cpu", "--precision", precision]) == 0
+        assert read_provenance(out)["recipe"]["precision"] == precision
+    with pytest.raises(SystemExit) as stop:
+        main(["enhance", str(film_png), str(tmp_path / "x.png"), "--precision", "fp16"])
+    assert stop.value.code == 2

@@ -120,7 +120,8 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         return Recipe(model=model, scale=scale, dehazing=dehazing,
                       tile=args.tile if args.tile is not None else (base.tile if base else None),
                       batch=base.batch if base else None,
-                      precision=base.precision if base else "auto", self_ensemble=ensemble,
+                      precision=args.precision or (base.precision if base else "auto"),
+                      self_ensemble=ensemble,
                       weights=args.weights or (base.weights if base else "auto"))
     except RecipeError as exc:
         raise BadInput(str(exc)) from None

@@ -10,7 +10,9 @@ patient identifier, and pydicom's warnings go to the log at DEBUG, redacted.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -51,19 +53,30 @@ install_pydicom_log_filter()
 _COLOR_PHOTOMETRICS = {"RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT", "YBR_PARTIAL_420"}
 
 
-def _read_dataset(path: Path, quiet: QuietWarnings, max_pixels: int) -> Dataset:
-    """Parse the file (a deflated one within its budget, ``deflate.read_deflated``); an
-    early end of file without pixel data is an error."""
+@contextlib.contextmanager
+def _as_film_errors(path: Path, what: str, damaged: Callable[[str], str],
+                    secrets: Callable[[], object] = tuple) -> Iterator[None]:
+    """Any failure inside becomes a FilmError: FilmErrors pass, MemoryError is "too large
+    to ``what`` in memory", anything else (pydicom raises many types for damaged data) a
+    CorruptFilmError with message ``damaged(reason)``, its cause redacted of ``secrets()``."""
     try:
-        with ClampedReader(path) as fh:
-            ds = read_deflated(fh, path, max_pixels) or pydicom.dcmread(fh, force=True)
+        yield
     except FilmError:
         raise
     except MemoryError:
-        raise FilmTooLargeError(f"{path.name} is too large to read in memory.") from None
-    except Exception as exc:  # noqa: BLE001 - pydicom raises many types for damaged headers
-        raise CorruptFilmError(f"{path.name} is a damaged DICOM file: its header could not be "
-                               f"read ({short_reason(exc)}).") from redacted_cause(exc)
+        raise FilmTooLargeError(f"{path.name} is too large to {what} in memory.") from None
+    except Exception as exc:  # noqa: BLE001 - damaged headers and elements surface anywhere
+        raise CorruptFilmError(damaged(short_reason(exc, secrets()))) \
+            from redacted_cause(exc, secrets())
+
+
+def _read_dataset(path: Path, quiet: QuietWarnings, max_pixels: int) -> Dataset:
+    """Parse the file (a deflated one within its budget, ``deflate.read_deflated``); an
+    early end of file without pixel data is an error."""
+    with _as_film_errors(path, "read", lambda reason: f"{path.name} is a damaged DICOM "
+                         f"file: its header could not be read ({reason})."), \
+            ClampedReader(path) as fh:
+        ds = read_deflated(fh, path, max_pixels) or pydicom.dcmread(fh, force=True)
     quiet.secrets = identifying_values(ds)
     if len(ds) == 0 or (quiet.any_message("End of file") and "PixelData" not in ds):
         raise CorruptFilmError(f"{path.name} is a truncated or damaged DICOM file: "
@@ -156,17 +169,10 @@ def load_dicom(path: Path, frame: int = 0, max_pixels: int = 100_000_000) -> Fil
 
     Raises a FilmError subclass for any damaged, unsupported or oversized file.
     """
-    with QuietWarnings(log, "pydicom: ") as quiet:
-        try:
-            return _load(path, frame, max_pixels, quiet)
-        except FilmError:
-            raise
-        except MemoryError:
-            raise FilmTooLargeError(f"{path.name} is too large to load in memory.") from None
-        except Exception as exc:  # noqa: BLE001 - a malformed element surfaces when first used
-            raise CorruptFilmError(f"{path.name} is a damaged DICOM file "
-                                   f"({short_reason(exc, quiet.secrets)}).") \
-                from redacted_cause(exc, quiet.secrets)
+    with QuietWarnings(log, "pydicom: ") as quiet, \
+            _as_film_errors(path, "load", lambda reason: f"{path.name} is a damaged DICOM "
+                            f"file ({reason}).", lambda: quiet.secrets):
+        return _load(path, frame, max_pixels, quiet)
 
 
 def _load(path: Path, frame: int, max_pixels: int, quiet: QuietWarnings) -> Film:

@@ -120,3 +120,28 @@ def test_shutdown_mid_run_waits_and_drops_late_signals(qtbot, qapp):
     qapp.processEvents()  # deliver what the worker queued: it must be dropped
     assert not finished and seen["cancelled"] == 0
     del runner  # no "QThread: Destroyed while thread is still running"
+
+
+def test_a_fast_job_cannot_bury_the_gui_thread_under_queued_records(runner, qtbot):
+    """Backpressure: however fast the job yields and however slow the GUI takes its
+    records, at most MAX_IN_FLIGHT wait; a never-ending job is still cancelled promptly."""
+    from xrayview.gui.jobs import MAX_IN_FLIGHT
+
+    produced = itertools.count(1)
+    state = {"produced": 0, "taken": 0, "backlog": 0}
+
+    def job(cancel):
+        while True:  # never ends by itself
+            state["produced"] = next(produced)
+            yield state["produced"]
+
+    def take(record):
+        state["taken"] += 1
+        state["backlog"] = max(state["backlog"], state["produced"] - state["taken"])
+
+    runner.progress.connect(take)
+    runner.start(job, "flood")
+    qtbot.waitUntil(lambda: state["taken"] >= 200, timeout=60000)
+    with qtbot.waitSignal(runner.finished, timeout=60000):
+        runner.cancel()
+    assert state["backlog"] <= MAX_IN_FLIGHT + 1  # + the record being yielded

@@ -15,6 +15,12 @@ touch again (copies), never Qt objects. Cancel is a ``threading.Event`` handed t
 (so the core checks it between tiles/steps) and also checked by the runner between
 yields: the latency is one tile or one step. :meth:`JobRunner.shutdown` cancels and
 waits, so a closing window never destroys a running thread.
+
+Backpressure: at most ``MAX_IN_FLIGHT`` progress records wait for the main thread; the
+worker waits (still checking cancel) until the GUI has taken one. A job that yields faster
+than the GUI draws (many quick dehazing steps on a busy machine) would otherwise queue
+records without bound, and Qt delivers a growing queue in one pass: the GUI thread never
+got back to its own events (found with faulthandler in the close-mid-run tests).
 """
 
 from __future__ import annotations
@@ -60,6 +66,10 @@ def _forget_dummy_thread() -> None:
             del active[ident]
 
 
+MAX_IN_FLIGHT = 4  # progress records queued for the main thread at most
+_SLOT_WAIT_S = 0.05  # how often a waiting worker looks at the cancel flag
+
+
 class _Worker(QObject):
     """Lives on the worker thread; iterates the job's generator."""
 
@@ -70,9 +80,10 @@ class _Worker(QObject):
     done = Signal()
 
     def __init__(self, make: JobFactory, cancel: threading.Event, name: str,
-                 job_id: int) -> None:
+                 job_id: int, slots: threading.Semaphore) -> None:
         super().__init__()
         self._make, self._cancel, self._name, self._id = make, cancel, name, job_id
+        self._slots = slots  # released by the runner as the main thread takes records
 
     @Slot()
     def run(self) -> None:
@@ -87,6 +98,9 @@ class _Worker(QObject):
                 except StopIteration as stop:
                     value = stop.value
                     break
+                while not self._slots.acquire(timeout=_SLOT_WAIT_S):
+                    if self._cancel.is_set():
+                        raise Cancelled(f"{self._name} cancelled")
                 self.progress.emit(self._id, record)
             if self._cancel.is_set():
                 raise Cancelled(f"{self._name} cancelled")
@@ -124,6 +138,7 @@ class JobRunner(QObject):
         self._thread: QThread | None = None
         self._worker: _Worker | None = None
         self._cancel = threading.Event()
+        self._slots = threading.Semaphore(MAX_IN_FLIGHT)
         self._job_id = 0  # signals of any other job id are stale and dropped
 
     def is_running(self) -> bool:
@@ -138,10 +153,11 @@ class JobRunner(QObject):
         if self._thread is not None:
             raise RuntimeError("a job is already running")
         self._cancel = threading.Event()
+        self._slots = threading.Semaphore(MAX_IN_FLIGHT)
         thread = QThread()
         thread.setObjectName(f"xrayview-{name}")
         self._job_id += 1
-        worker = _Worker(make, self._cancel, name, self._job_id)
+        worker = _Worker(make, self._cancel, name, self._job_id, self._slots)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.progress.connect(self._on_progress)
@@ -182,7 +198,10 @@ class JobRunner(QObject):
     @Slot(int, object)
     def _on_progress(self, job_id: int, record: object) -> None:
         if job_id == self._job_id:
-            self.progress.emit(record)
+            try:
+                self.progress.emit(record)
+            finally:
+                self._slots.release()  # the worker may queue the next record
 
     @Slot(int, object)
     def _on_result(self, job_id: int, value: object) -> None:

@@ -16,22 +16,26 @@ touch again (copies), never Qt objects. Cancel is a ``threading.Event`` handed t
 yields: the latency is one tile or one step. :meth:`JobRunner.shutdown` cancels and
 waits, so a closing window never destroys a running thread.
 
-Backpressure: at most ``MAX_IN_FLIGHT`` progress records wait for the main thread; the
-worker waits (still checking cancel) until the GUI has taken one. A job that yields faster
-than the GUI draws (many quick dehazing steps on a busy machine) would otherwise queue
-records without bound, and Qt delivers a growing queue in one pass: the GUI thread never
-got back to its own events (found with faulthandler in the close-mid-run tests).
+Progress is pulled, not pushed: the worker puts records into a bounded queue (at most
+``MAX_IN_FLIGHT``; when it is full the worker waits, still checking cancel) and a GUI
+timer takes them every ``POLL_MS``. A job that yields faster than the GUI draws (many
+quick dehazing steps on a busy machine) used to post one queued signal per record, and
+Qt keeps delivering posted events in one pass while new ones arrive: the GUI thread never
+got back to its own event loop (found with faulthandler in the close-mid-run tests; a
+bounded semaphore alone did not break that chain). Records still arrive in order and
+before the job's result, failure or cancellation.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import traceback
 from collections.abc import Callable, Generator
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from xrayview.core.cancel import Cancelled
 
@@ -67,23 +71,23 @@ def _forget_dummy_thread() -> None:
 
 
 MAX_IN_FLIGHT = 4  # progress records queued for the main thread at most
-_SLOT_WAIT_S = 0.05  # how often a waiting worker looks at the cancel flag
+POLL_MS = 10  # how often the GUI takes the queued records
+_PUT_WAIT_S = 0.05  # how often a waiting worker looks at the cancel flag
 
 
 class _Worker(QObject):
     """Lives on the worker thread; iterates the job's generator."""
 
-    progress = Signal(int, object)
     result = Signal(int, object)
     failed = Signal(int, str)
     cancelled = Signal(int)
     done = Signal()
 
     def __init__(self, make: JobFactory, cancel: threading.Event, name: str,
-                 job_id: int, slots: threading.Semaphore) -> None:
+                 job_id: int, records: queue.Queue) -> None:
         super().__init__()
         self._make, self._cancel, self._name, self._id = make, cancel, name, job_id
-        self._slots = slots  # released by the runner as the main thread takes records
+        self._records = records  # bounded; the runner's timer takes from it
 
     @Slot()
     def run(self) -> None:
@@ -98,10 +102,13 @@ class _Worker(QObject):
                 except StopIteration as stop:
                     value = stop.value
                     break
-                while not self._slots.acquire(timeout=_SLOT_WAIT_S):
-                    if self._cancel.is_set():
-                        raise Cancelled(f"{self._name} cancelled")
-                self.progress.emit(self._id, record)
+                while True:
+                    try:
+                        self._records.put(record, timeout=_PUT_WAIT_S)
+                        break
+                    except queue.Full:
+                        if self._cancel.is_set():
+                            raise Cancelled(f"{self._name} cancelled") from None
             if self._cancel.is_set():
                 raise Cancelled(f"{self._name} cancelled")
             self.result.emit(self._id, value)
@@ -138,7 +145,9 @@ class JobRunner(QObject):
         self._thread: QThread | None = None
         self._worker: _Worker | None = None
         self._cancel = threading.Event()
-        self._slots = threading.Semaphore(MAX_IN_FLIGHT)
+        self._records: queue.Queue = queue.Queue(MAX_IN_FLIGHT)
+        self._poll = QTimer(self, interval=POLL_MS)
+        self._poll.timeout.connect(self._take_records)
         self._job_id = 0  # signals of any other job id are stale and dropped
 
     def is_running(self) -> bool:
@@ -153,14 +162,13 @@ class JobRunner(QObject):
         if self._thread is not None:
             raise RuntimeError("a job is already running")
         self._cancel = threading.Event()
-        self._slots = threading.Semaphore(MAX_IN_FLIGHT)
+        self._records = queue.Queue(MAX_IN_FLIGHT)
         thread = QThread()
         thread.setObjectName(f"xrayview-{name}")
         self._job_id += 1
-        worker = _Worker(make, self._cancel, name, self._job_id, self._slots)
+        worker = _Worker(make, self._cancel, name, self._job_id, self._records)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
-        worker.progress.connect(self._on_progress)
         worker.result.connect(self._on_result)
         worker.failed.connect(self._on_failed)
         worker.cancelled.connect(self._on_cancelled)
@@ -170,6 +178,7 @@ class JobRunner(QObject):
         self._thread, self._worker = thread, worker
         log.debug("starting %s", name)
         thread.start()
+        self._poll.start()
         self.started.emit()
 
     def cancel(self) -> None:
@@ -194,28 +203,34 @@ class JobRunner(QObject):
         self._thread.wait()
         self._on_thread_finished(emit=False)
 
-    # Slots of the runner run on the main thread (queued from the worker).
-    @Slot(int, object)
-    def _on_progress(self, job_id: int, record: object) -> None:
-        if job_id == self._job_id:
+    # Slots of the runner run on the main thread (the timer, or queued from the worker).
+    @Slot()
+    def _take_records(self) -> None:
+        """Emit ``progress`` for the records queued now (at most MAX_IN_FLIGHT)."""
+        records = self._records
+        for _ in range(MAX_IN_FLIGHT):
             try:
-                self.progress.emit(record)
-            finally:
-                self._slots.release()  # the worker may queue the next record
+                record = records.get_nowait()
+            except queue.Empty:
+                return
+            self.progress.emit(record)
 
     @Slot(int, object)
     def _on_result(self, job_id: int, value: object) -> None:
         if job_id == self._job_id:
+            self._take_records()  # every record before the result
             self.result.emit(value)
 
     @Slot(int, str)
     def _on_failed(self, job_id: int, text: str) -> None:
         if job_id == self._job_id:
+            self._take_records()
             self.failed.emit(text)
 
     @Slot(int)
     def _on_cancelled(self, job_id: int) -> None:
         if job_id == self._job_id:
+            self._take_records()
             self.cancelled.emit()
 
     @Slot()
@@ -224,7 +239,11 @@ class JobRunner(QObject):
         if thread is None:
             return
         thread.wait()  # ``finished`` is its last act; make sure run() has fully returned
+        self._poll.stop()
+        if emit:
+            self._take_records()
         self._thread = self._worker = None
+        self._records = queue.Queue(MAX_IN_FLIGHT)  # a shut-down job's records are stale
         if not emit:  # shutting down: whatever the worker queued is now stale
             self._job_id += 1
         # Both are owned by Python and freed here, on the GUI thread, after the thread

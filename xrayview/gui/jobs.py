@@ -209,6 +209,8 @@ class JobRunner(QObject):
         """Emit ``progress`` for the records queued now (at most MAX_IN_FLIGHT)."""
         records = self._records
         for _ in range(MAX_IN_FLIGHT):
+            if records is not self._records:
+                return  # a handler shut the job down: the rest is stale
             try:
                 record = records.get_nowait()
             except queue.Empty:

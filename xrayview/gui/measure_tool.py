@@ -111,9 +111,8 @@ class MeasurementLayer(QObject):
                                      pen=PEN, hoverPen=HOVER_PEN)
         left, top, right, bottom = shape.box()
         cls = pg.EllipseROI if shape.kind == "ellipse" else pg.RectROI
-        roi = cls((left, top), (max(right - left, 1e-3), max(bottom - top, 1e-3)), pen=PEN,
-                  hoverPen=HOVER_PEN)
-        return roi
+        return cls((left, top), (max(right - left, 1e-3), max(bottom - top, 1e-3)), pen=PEN,
+                   hoverPen=HOVER_PEN)
 
     def _shape_of(self, shape_id: int, view, roi: pg.ROI) -> Shape:
         old = self.shapes[shape_id]

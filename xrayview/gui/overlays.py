@@ -162,13 +162,11 @@ class ViewOverlay:
             marker.setFont(font)
         self.scale_bar = ScaleBar(viewport)
         self.visible = True
-        self._texts: dict[str, str] = {}
 
     def set_text(self, corner: str, lines: list[str]) -> None:
         """The lines of one corner ("top_left", "top_right", "bottom_left")."""
         label = self.corners[corner]
         label.setText("\n".join(lines))
-        self._texts[corner] = label.text()
         self.layout()
 
     def text(self, corner: str) -> str:

@@ -8,13 +8,16 @@ families (pooled, unrolled validation gain, as in training).
 Compares the two on the run's own validation patches and protocols
 (``loop.validate_protocols``); on a win copies the weights to models/<name>.pt and writes
 its manifest entry (scales [SCALE]; the registry then serves it at that scale only).
-Exit 0 promoted, 1 not better, 2 bad input. Adds the baseline as the curve's iteration 0
+Exit 0 promoted, 1 not better, 2 bad input. ``--stage DIR`` copies the models folder to
+DIR and promotes there whatever the comparison says: a candidate to evaluate on the test
+split with ``XRAYVIEW_MODELS_DIR=DIR xrayview evaluate ...`` (the shipped models untouched). Adds the baseline as the curve's iteration 0
 when the run was warm-started from the shipped weights and has no such point.
 """
 
 import argparse
 import datetime as dt
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -35,6 +38,8 @@ ap.add_argument("--campaign", default="models/campaign")
 ap.add_argument("--models", default="models")
 ap.add_argument("--data", default="../shared/data/cxr")
 ap.add_argument("--threads", type=int, default=2)
+ap.add_argument("--stage", type=Path, default=None,
+                help="promote into a copy of the models folder here, unconditionally")
 args = ap.parse_args()
 torch.set_num_threads(args.threads)
 ck_dir = Path(args.campaign, "checkpoints")
@@ -84,10 +89,16 @@ if cfg.get("init") and Path(cfg["init"]).name == f"{cfg['arch']}.pt" and \
     points = [{"iteration": 0, "device_hours": 0.0, "hardware": "(warm start: shipped weights)",
                "gains": {**base_all, "mean": mean(base_all)}}] + points
     curve.write_text(json.dumps(points, indent=1) + "\n")
-if mean(ours) <= mean(base):
+if args.stage is None and mean(ours) <= mean(base):
     print(f"not promoted: {name} would not beat {serving} on validation")
     sys.exit(1)
 models = Path(args.models)
+if args.stage is not None:  # a copy: the manifest and weights files, not the campaign
+    args.stage.mkdir(parents=True, exist_ok=True)
+    for f in models.iterdir():
+        if f.is_file() and f.suffix in (".json", ".pt"):
+            shutil.copy2(f, args.stage / f.name)
+    models = args.stage
 target = models / f"{name}.pt"
 tmp = target.with_name(target.name + ".tmp")
 torch.save(ck["model"], tmp)
@@ -109,5 +120,5 @@ manifest["models"][name] = {
                 "replaced": serving},
 }
 write_manifest(models, manifest)
-print(f"promoted: models/{target.name} serves {cfg['arch']}"
+print(f"promoted: {target} serves {cfg['arch']}"
       + ("" if dehazer else f" at x{args.scale}"))

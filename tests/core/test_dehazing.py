@@ -67,6 +67,27 @@ def test_dehazenet_is_registered_and_identity_at_init():
     assert torch.equal(y, x)
 
 
+def _level_gradient(net: DehazeNet) -> float:
+    """|d loss / d (level channel of the last conv)| for one veiled film."""
+    j = torch.from_numpy(_film())[None, None]
+    x = 0.6 * j + 0.4 * 0.8  # a bright airlight
+    torch.nn.functional.l1_loss(net(x), j).backward()
+    return float(net.decoder[-1].weight.grad[0].abs().sum())
+
+
+def test_break_identity_gives_the_veil_level_a_gradient():
+    torch.manual_seed(0)
+    identity = DehazeNet(proxy_size=16)
+    assert _level_gradient(identity) == 0.0  # the saddle a fresh network sat on
+    broken = DehazeNet(proxy_size=16)
+    broken.break_identity(1.25)
+    _, gain = broken.fields(torch.rand(1, 1, 20, 20))
+    torch.testing.assert_close(gain, torch.full_like(gain, 1.25))
+    assert _level_gradient(broken) > 0.0
+    with pytest.raises(ValueError, match="initial gain"):
+        broken.break_identity(1.0)
+
+
 @pytest.mark.parametrize("shape", [(97, 131), (1, 1), (5, 300), (64, 64)])
 def test_dehazenet_output_shape_and_range(shape):
     net = _perturbed(DehazeNet(proxy_size=24))

@@ -101,5 +101,9 @@ def test_the_dehazer_trains_on_a_family_mixture(tmp_path):
                       mixed_precision="off", veil_families=["atmospheric", "exposure"])
     records, _ = collect(train(cfg))
     assert np.isfinite(records[-1].val_gain_db)
+    # the learning curve has a validation gain per family beside the mixture's
+    point = json.loads((tmp_path / "m" / "checkpoints" / "dehaze_curve.json").read_text())[-1]
+    assert set(point["gains"]) == {"atmospheric", "exposure", "mean"}
+    assert all(np.isfinite(v) for v in point["gains"].values())
     with pytest.raises(ValueError, match="veil_families"):
         next(train(TrainConfig(**{**cfg.__dict__, "veil_families": ["rain"]})))

@@ -58,14 +58,21 @@ def _dehaze_evaluation(args, data: Path, files: list[str], out: Path, device) ->
     (out / "dehaze.md").write_text(table)
     film = files[len(files) // 2]
     truth = load_film(data / film).pixels
-    veiled = dehaze_film(truth, 0.6, 7, model, device=device)
-    clean = dehaze_film(truth, 0.0, 7, model, device=device)
-    panels = [("clean film", truth), ("veiled (0.6)", veiled.film),
-              ("dehazed veiled", veiled.image), ("dehazed clean", clean.image)]
+    step = max(1, max(truth.shape) // 384)
     scale = max(1, 384 // max(truth.shape))
-    small = [(label, to_gray8(img[::max(1, max(img.shape) // 384), ::max(1, max(img.shape) // 384)], scale))
-             for label, img in panels]
-    stack_rows([panel_row(small)], title=f"{film}: dehazing").save(out / "figures" / "dehaze.png")
+
+    def small(label: str, img) -> tuple:
+        return label, to_gray8(img[::step, ::step], scale)
+
+    # top row: the clean film and its veiled copies; bottom row: each one dehazed
+    runs = [("clean film", dehaze_film(truth, 0.0, 7, model, device=device))]
+    runs += [(f"{family} veil (0.6)", dehaze_film(truth, 0.6, 7, model, device=device,
+                                                  family=family))
+             for family in args.veil_families]
+    top = panel_row([small(label, done.film) for label, done in runs])
+    bottom = panel_row([small(f"dehazed, {len(done.steps)} step(s)", done.image)
+                        for _, done in runs])
+    stack_rows([top, bottom], title=f"{film}: dehazing").save(out / "figures" / "dehaze.png")
     return table
 
 

@@ -325,6 +325,8 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
     elif cfg.init:
         init = torch.load(cfg.init, map_location=device, weights_only=True)
         model.load_state_dict(init["model"] if "model" in init else init)
+    elif hasattr(model, "break_identity"):
+        model.break_identity()  # a fresh dehazer: give the veil level a gradient
     net = model
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
@@ -344,7 +346,10 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
         if is_dehazer or cfg.val_protocols == ["clean"]:
             g = validate(model, cfg.arch, val, cfg.scales, b, device, cfg.clean_fraction, unroll,
                          tuple(cfg.veil_families))
-            return g, {"mean": g}
+            families = cfg.veil_families if is_dehazer and len(cfg.veil_families) > 1 else []
+            per_family = {f: validate(model, cfg.arch, val, cfg.scales, b, device,
+                                      cfg.clean_fraction, unroll, (f,)) for f in families}
+            return g, {**per_family, "mean": g}  # mean: the mixture, as trained
         gains = validate_protocols(model, val, cfg.scales, cfg.val_protocols, b, device)
         g = float(np.mean(list(gains.values())))
         return g, {**gains, "mean": g}

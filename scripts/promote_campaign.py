@@ -8,10 +8,11 @@ families (pooled, unrolled validation gain, as in training).
 Compares the two on the run's own validation patches and protocols
 (``loop.validate_protocols``); on a win copies the weights to models/<name>.pt and writes
 its manifest entry (scales [SCALE]; the registry then serves it at that scale only).
-Exit 0 promoted, 1 not better, 2 bad input. ``--stage DIR`` copies the models folder to
-DIR and promotes there whatever the comparison says: a candidate to evaluate on the test
-split with ``XRAYVIEW_MODELS_DIR=DIR xrayview evaluate ...`` (the shipped models untouched). Adds the baseline as the curve's iteration 0
+Exit 0 promoted, 1 not better, 2 bad input. Adds the baseline as the curve's iteration 0
 when the run was warm-started from the shipped weights and has no such point.
+``--stage DIR`` copies the models folder to DIR and promotes there whatever the
+comparison says: a candidate to evaluate on the test split with
+``XRAYVIEW_MODELS_DIR=DIR xrayview evaluate ...``, the shipped models untouched.
 """
 
 import argparse

@@ -15,7 +15,7 @@ from xrayview.core.cancel import Cancelled
 from xrayview.core.enhance.stop_rule import StopRule
 from xrayview.core.enhance.dehazing import dehaze_steps
 from xrayview.core.enhance.super_resolution import super_resolve, upsample
-from xrayview.core.enhance.pipeline import describe
+from xrayview.core.enhance.pipeline import describe, enhance
 from xrayview.core.enhance.recipe import Dehazing, Recipe
 from xrayview.core.generators import collect, drain
 from xrayview.core.film import Film
@@ -41,7 +41,8 @@ def test_bicubic_only():
 def test_network_result_equals_whole_image(scale):
     model = tiny_model("vdsr")
     x = _film()
-    records, out = collect(super_resolve(x, model, scale=scale, device="cpu", tile=16))
+    records, out = collect(super_resolve(x, model, scale=scale, device="cpu", tile=16,
+                                             precision="fp32"))
     with torch.inference_mode():
         ref = model(torch.from_numpy(upsample(x, scale))[None, None])[0, 0].numpy()
     assert out.shape == (37 * scale, 29 * scale)
@@ -102,6 +103,25 @@ def test_description_names_model_hash_scale_and_dehazing():
     assert "vdsr x2" in text and "abababab" in text and "dehazing 3 step(s)" in text
     assert "0.95" in text
     assert "bicubic x3" in describe(Recipe(scale=3), {})
+
+
+@pytest.mark.parametrize("native,speedup,vdsr_ran", [(True, 2.0, "bf16"), (True, 1.0, "fp32"),
+                                                   (False, 0.0, "fp32")])
+def test_the_recipe_as_run_names_the_precision_that_ran(tmp_path, monkeypatch, native,
+                                                        speedup, vdsr_ran):
+    """"auto" depends on the CPU's bf16 probe; provenance must say what it chose."""
+    from xrayview.core import device
+
+    monkeypatch.setattr(device, "cpu_bf16_native", lambda: native)
+    monkeypatch.setattr(device, "cpu_bf16_speedup", lambda: speedup)
+    monkeypatch.setenv(MODELS_ENV, str(make_models_dir(tmp_path)))
+    x = _film(40, 40)
+    ran = {m: drain(enhance(x, Recipe(model=m, scale=2), "cpu")).recipe.precision
+           for m in ("vdsr", "srcnn")}
+    assert ran == {"vdsr": vdsr_ran, "srcnn": "fp32"}  # SRCNN is never autocast
+    asked = drain(enhance(x, Recipe(model="vdsr", scale=2, precision="fp32"), "cpu"))
+    assert asked.recipe.precision == "fp32"
+    assert drain(enhance(x, Recipe(scale=2), "cpu")).recipe.precision == "auto"  # no network
 
 
 def test_inference_modules_import_without_qt():

@@ -7,7 +7,9 @@ old entry points (``super_resolve``, ``dehaze_steps``, the viewer's own job
 crop of the bundled sample film with the shipped weights. Here the same inputs go through
 ``core.enhance.pipeline.enhance`` and its callers (the CLI, study preparation; the viewer's
 job: ``tests/gui/test_pipeline_regression_gui.py``). fp32 pixels must agree to 1e-6;
-16-bit files to one grey level (a 1e-6 difference can round the other way).
+16-bit files to one grey level (a 1e-6 difference can round the other way). The
+fixtures are fp32, so every run here asks for fp32: "auto" may choose bf16 on a CPU where
+a speed probe finds it faster.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from xrayview.core.quality import metrics
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "pipeline_before.npz"
 TOL = 1e-6
+FP32 = "fp32"  # the precision the fixtures were made in
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +46,7 @@ def _max_diff(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.parametrize("model,scale", [("srcnn", 2), ("vdsr", 2), ("vdsr", 3), ("vdsr", 4)])
 def test_super_resolution_matches(before, model, scale):
-    done = drain(enhance(before["input"], Recipe(model=model, scale=scale), "cpu"))
+    done = drain(enhance(before["input"], Recipe(model=model, scale=scale, precision=FP32), "cpu"))
     assert _max_diff(done.image, before[f"sr_{model}_x{scale}"]) <= TOL
 
 
@@ -62,8 +65,8 @@ def _rules(before) -> dict[str, Dehazing]:
 @pytest.mark.parametrize("source", ["vdsr_x2", "film"])
 def test_dehazing_with_each_stop_rule_matches(before, rule, source):
     dehazing = _rules(before)[rule]
-    recipe = Recipe(model="vdsr", scale=2, dehazing=dehazing) if source == "vdsr_x2" \
-        else Recipe(dehazing=dehazing)
+    recipe = Recipe(model="vdsr", scale=2, dehazing=dehazing, precision=FP32) \
+        if source == "vdsr_x2" else Recipe(dehazing=dehazing, precision=FP32)
     done = drain(enhance(before["input"], recipe, "cpu"))
     key = f"dehaze_{rule}_{source}"
     assert len(done.steps) == int(before[key + "_steps"][0])
@@ -77,8 +80,8 @@ def test_dehazing_with_each_stop_rule_matches(before, rule, source):
 
 def test_viewer_recipe_matches_the_old_viewer_job_in_core(before):
     """The viewer's settings (VDSR x2 + dehazing under the default rule) as a recipe."""
-    done = drain(enhance(before["input"], Recipe(model="vdsr", scale=2,
-                                                 dehazing=Dehazing()), "cpu"))
+    done = drain(enhance(before["input"], Recipe(model="vdsr", scale=2, dehazing=Dehazing(),
+                                                 precision=FP32), "cpu"))
     assert _max_diff(done.image, before["gui_vdsr_x2_dehaze"]) <= TOL
     assert _max_diff(done.super_resolved, before["gui_vdsr_x2_dehaze_sr"]) <= TOL
     assert _max_diff(done.bicubic, before["gui_vdsr_x2_dehaze_bicubic"]) <= TOL
@@ -98,7 +101,7 @@ def test_cli_matches(before, tmp_path):
     out = tmp_path / "out.tif"
     subprocess.run([sys.executable, "-m", "xrayview", "enhance", str(src), str(out),
                     "--model", "vdsr", "--scale", "2", "--dehaze-steps", "3",
-                    "--device", "cpu"], check=True, capture_output=True)
+                    "--device", "cpu", "--precision", FP32], check=True, capture_output=True)
     new = np.asarray(Image.open(out)).astype(np.uint16)
     assert _max_diff(new, before["cli_vdsr_x2_dehaze3"]) <= 1
 

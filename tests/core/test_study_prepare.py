@@ -40,6 +40,7 @@ def test_prepare_is_deterministic_and_skips_done_work(tmp_path, tiny_models):
     recipe = meta["recipe"]
     assert recipe["model"] == "vdsr" and recipe["scale"] == 2 and 1 <= meta["dehaze_steps_run"] <= 2
     assert recipe["dehazing"]["max_steps"] == 2 and meta["recipe_as_run"]["dehazing"]["threshold"]
+    assert recipe["precision"] == meta["recipe_as_run"]["precision"] == "fp32"  # reproducible
     assert sorted(meta["weights_sha256"]) == ["dehaze", "vdsr"]
     assert all(len(sha) == 64 for sha in meta["weights_sha256"].values())
     # the PNG carries the recipe it was made with
@@ -69,7 +70,7 @@ def test_prepared_image_is_the_enhanced_film(tmp_path, tiny_models):
     _run(study, tmp_path / "a")
     from xrayview.core.enhance.super_resolution import super_resolve
     src = load_film(study.cases[0].path)
-    want = drain(super_resolve(src, "vdsr", 2, device="cpu"))
+    want = drain(super_resolve(src, "vdsr", 2, device="cpu", precision="fp32"))  # as studies
     got = load_film(image_path(tmp_path / "a", "c01", "vdsr_x2")).pixels
     assert np.abs(got - want).max() <= 1 / 65535 + 1e-6  # 16-bit quantisation only
 

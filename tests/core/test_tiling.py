@@ -60,7 +60,7 @@ def test_tiled_equals_whole(make, batch):
     torch.manual_seed(0)
     model = make()
     x = np.random.default_rng(0).random((67, 93), dtype=np.float32)
-    records, out = collect(run_tiled(model, x, tile=24, batch=batch))
+    records, out = collect(run_tiled(model, x, tile=24, batch=batch, precision="fp32"))
     assert out.dtype == np.float32 and out.shape == x.shape
     assert np.abs(out - _whole(model, x)).max() < 1e-5
     assert len(records) == len(plan_tiles(67, 93, 24, model.halo)) == records[-1].total
@@ -193,7 +193,7 @@ def test_run_tiled_never_changes_the_callers_model():
     conv = next(p for p in model.parameters() if p.dim() == 4)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     x = np.random.default_rng(1).random((40, 36), dtype=np.float32)
-    _, out = collect(run_tiled(model, x, tile=16))
+    _, out = collect(run_tiled(model, x, tile=16, precision="fp32"))
     assert model.training and conv.is_contiguous()  # still NCHW, still training
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     np.testing.assert_allclose(out, _whole(model.eval(), x), atol=1e-5)

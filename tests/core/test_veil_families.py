@@ -57,6 +57,22 @@ def test_the_mixture_uses_only_the_families_given():
         veil_mixture_batch(hr, gen, families=("fog",))
 
 
+def _monotone(veiled: torch.Tensor, clean: torch.Tensor) -> bool:
+    order = torch.argsort(clean.flatten(), stable=True)
+    return bool((veiled.flatten()[order].diff() >= -1e-6).all())
+
+
+def test_a_family_listed_twice_is_drawn_twice_as_often():
+    hr = torch.from_numpy(np.stack([_film(24, s) for s in range(240)]))[:, None]
+    gen = torch.Generator().manual_seed(1)
+    out = veil_mixture_batch(hr, gen, clean_fraction=0.0,
+                             families=("exposure", "exposure", "exposure", "atmospheric"))
+    share = np.mean([_monotone(out[i], hr[i]) for i in range(len(hr))])  # exposure's share
+    assert 0.65 <= share <= 0.85  # 3/4 expected (binomial sd 0.028)
+    alone = veil_mixture_batch(hr[:40], gen, clean_fraction=0.0, families=("atmospheric",))
+    assert not any(_monotone(alone[i], hr[i]) for i in range(40))  # the test can tell them
+
+
 def test_reference_recipes_name_the_family():
     r = Recipe(reference=Reference(veil=0.5, veil_family="atmospheric"))
     assert Recipe.from_json(r.to_json()).reference.veil_family == "atmospheric"
@@ -98,7 +114,8 @@ def test_the_dehazer_trains_on_a_family_mixture(tmp_path):
     cfg = TrainConfig(arch="dehaze", data_dir=str(tmp_path / "data"), split_file=str(split),
                       out_dir=str(tmp_path / "m"), iterations=2, batch=2, patch=36, per_film=2,
                       val_per_film=2, val_every=2, kwargs={"proxy_size": 16},
-                      mixed_precision="off", veil_families=["atmospheric", "exposure"])
+                      mixed_precision="off",
+                      veil_families=["atmospheric", "exposure", "exposure"])
     records, _ = collect(train(cfg))
     assert np.isfinite(records[-1].val_gain_db)
     # the learning curve has a validation gain per family beside the mixture's

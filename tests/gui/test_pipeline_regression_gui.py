@@ -28,6 +28,7 @@ def test_viewer_run_matches_the_old_viewer_job(window, qtbot):
     p.set_stop_below(True)
     qtbot.waitUntil(lambda: p.devices_known, timeout=30000)
     p.device_combo.setCurrentIndex(p.device_combo.findData("cpu"))
+    p.precision_combo.setCurrentIndex(p.precision_combo.findData("fp32"))  # as the fixture
     with qtbot.waitSignal(window.controller.jobFinished, timeout=120000):
         p.run_button.click()
     result = window.state.result

@@ -34,7 +34,7 @@ from xrayview.core.enhance.recipe import Dehazing, Recipe
 from xrayview.core.enhance.records import Enhanced, InputReady, StepDone, TileDone
 from xrayview.core.enhance.stop_rule import RELATIVE_STOP, DehazeStep, StopRule
 from xrayview.core.enhance.super_resolution import super_resolve, upsample
-from xrayview.core.enhance.tiling import TileProgress
+from xrayview.core.enhance.tiling import TileProgress, body_dtype
 from xrayview.core.generators import mapped
 from xrayview.core.io.errors import FilmTooLargeError, FilmTooSmallError
 from xrayview.core.models import registry
@@ -318,8 +318,10 @@ def enhance(pixels: np.ndarray, recipe: Recipe, device: str | torch.device = "au
     ran = _as_run(recipe, rule)
     if net is not None:
         served = getattr(net, "weights_name", "")
-        ran = dataclasses.replace(ran, weights=registry.ROBUST if served.endswith(
-            "-" + registry.ROBUST) else "clean")
+        # what ran, not what was asked: "auto" resolved by the device's precision policy
+        ran = dataclasses.replace(
+            ran, weights=registry.ROBUST if served.endswith("-" + registry.ROBUST) else "clean",
+            precision="fp32" if body_dtype(net, dev, recipe.precision) is None else "bf16")
     threshold = ran.dehazing.threshold if (ran.dehazing and steps) else None
     result = Enhanced(
         ran, np.array(image, dtype=np.float32), film, bicubic, super_resolved, truth,

@@ -91,7 +91,8 @@ class Recipe:
     ``self_ensemble``: average the network over the 8 rotations/flips;
     ``weights``: "auto" (the robust weights for a lossy-compressed film, where the model
     has them; ``registry.weights_for``), "clean" or "robust";
-    ``reference``: reference-mode degradation, or None.
+    ``reference``: reference-mode degradation, or None. The recipe an enhancement reports
+    as run names the weights and the precision that actually ran ("auto" resolved).
     """
 
     model: str = registry.BICUBIC

@@ -188,6 +188,17 @@ def _is_oom(exc: BaseException) -> bool:
     return isinstance(exc, torch.cuda.OutOfMemoryError)
 
 
+def body_dtype(model: torch.nn.Module, device: torch.device | str,
+               precision: str = "auto") -> torch.dtype | None:
+    """The reduced precision ``model``'s body runs in on ``device`` under ``precision``
+    (a mode of ``core.device.autocast_dtype``), or None for float32. A network whose output
+    is not a float32 residual (SRCNN) loses its correction to bf16/fp16 rounding; such nets
+    say so with ``autocast_safe = False`` and always run in float32."""
+    if not getattr(model, "autocast_safe", True):
+        return None
+    return autocast_dtype(device, precision)
+
+
 def run_tiled(model: nn.Module, x: np.ndarray | torch.Tensor, tile: int = 512,
               halo: int | None = None,
               device: str | torch.device = "cpu", out: np.ndarray | None = None,
@@ -223,11 +234,7 @@ def run_tiled(model: nn.Module, x: np.ndarray | torch.Tensor, tile: int = 512,
     elif out.shape != (h, w) or out.dtype != np.float32:
         raise ValueError(f"out must be float32 {(h, w)}, got {out.dtype} {out.shape}")
     dev = pick_device(device)
-    # a network whose output is not a float32 residual (SRCNN) loses its correction to
-    # bf16/fp16 rounding; such nets say so with ``autocast_safe = False``
-    amp = autocast_dtype(dev, precision)
-    if not getattr(model, "autocast_safe", True):
-        amp = None
+    amp = body_dtype(model, dev, precision)
     model = prepared_copy(model, dev)
     src = x if isinstance(x, torch.Tensor) else torch.from_numpy(x)
     pending = deque(plan_tiles(h, w, tile, halo))

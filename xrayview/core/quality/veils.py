@@ -72,7 +72,8 @@ def veil_mixture_batch(hr: torch.Tensor, generator: torch.Generator | None = Non
                        max_strength: float = 1.0) -> torch.Tensor:
     """Training pairs: each film of ``hr`` (N, 1, H, W) in [0, 1] left clean with
     probability ``clean_fraction``, else veiled by a family drawn uniformly from
-    ``families`` at strength ~ U(0.05, max_strength). Returns the veiled batch."""
+    ``families`` (a family listed twice is drawn twice as often) at strength
+    ~ U(0.05, max_strength). Returns the veiled batch."""
     if not families or set(families) - set(VEIL_FAMILIES):
         raise ValueError(f"veil families must be some of {', '.join(VEIL_FAMILIES)}")
     out = torch.empty_like(hr)

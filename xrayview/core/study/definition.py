@@ -72,7 +72,9 @@ class Condition:
                                 stop_below=None if self.stop_when is None
                                 else self.stop_when == "below",
                                 max_steps=self.dehaze_steps, rollback=self.stop_rollback)
-        return Recipe(model=self.model, scale=self.scale, dehazing=dehazing)
+        # fp32, not "auto": a study's images must be the same pixels on every preparation,
+        # whatever the CPU's bf16 speed probe finds at that moment
+        return Recipe(model=self.model, scale=self.scale, dehazing=dehazing, precision="fp32")
 
 
 @dataclass(frozen=True)

@@ -346,7 +346,8 @@ def train(cfg: TrainConfig) -> Generator[TrainProgress, None, TrainResult]:
         if is_dehazer or cfg.val_protocols == ["clean"]:
             g = validate(model, cfg.arch, val, cfg.scales, b, device, cfg.clean_fraction, unroll,
                          tuple(cfg.veil_families))
-            families = cfg.veil_families if is_dehazer and len(cfg.veil_families) > 1 else []
+            distinct = list(dict.fromkeys(cfg.veil_families))  # a family may be listed twice
+            families = distinct if is_dehazer and len(distinct) > 1 else []
             per_family = {f: validate(model, cfg.arch, val, cfg.scales, b, device,
                                       cfg.clean_fraction, unroll, (f,)) for f in families}
             return g, {**per_family, "mean": g}  # mean: the mixture, as trained

@@ -256,6 +256,9 @@ def _add_enhance_parser(sub) -> None:
     e.add_argument("--stop-rollback", action="store_true",
                    help="when the threshold stops dehazing, keep the step before the one "
                         "that crossed it")
+    e.add_argument("--no-diverging-stop", action="store_true",
+                   help="keep dehazing when a step changes the film more than the step "
+                        "before it did (default: stop there and keep the earlier step)")
     e.add_argument("--frame", type=int, default=0,
                    help="frame (DICOM) or page (TIFF) to enhance, 0-based (default 0)")
     e.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")

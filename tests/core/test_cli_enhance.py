@@ -77,6 +77,11 @@ def test_stop_metric_and_direction(models, film_png, tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)["dehazing"]
     assert report["stop_reason"].endswith("; kept step 0") and report["stop_rule"]["rollback"]
     np.testing.assert_allclose(load_film(out).pixels, load_film(film_png).pixels, atol=1 / 65535)
+    # the divergence rule is on unless switched off, and the report says which ran
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["dehazing"]["stop_rule"]["diverging"] is True
+    assert main([*args, "--no-diverging-stop"]) == 0
+    assert json.loads(capsys.readouterr().out)["dehazing"]["stop_rule"]["diverging"] is False
 
 
 def test_dicom_in_dicom_out(models, tmp_path, capsys):
@@ -101,6 +106,7 @@ def test_dicom_in_dicom_out(models, tmp_path, capsys):
     (["--stop-metric", "rms_contrast"], "--dehaze-steps"),
     (["--stop-when", "above"], "--dehaze-steps"),
     (["--stop-rollback"], "--dehaze-steps"),
+    (["--no-diverging-stop"], "--dehaze-steps"),
     (["--dehaze-steps", "-1"], "--dehaze-steps"),
 ])
 def test_bad_options_exit_2(models, film_png, tmp_path, capsys, extra, message):

@@ -180,6 +180,38 @@ def test_stop_rule_fires_on_threshold_epsilon_and_max_steps():
     assert stop and reason.startswith("max steps")
 
 
+def test_stop_rule_divergence_fires_when_a_step_changes_more_than_the_one_before():
+    rule = StopRule(threshold=0.9, epsilon=1e-3, max_steps=5)
+    assert rule.should_stop(_record(step=2, step_change=0.02), previous_change=0.03) == \
+        (False, "")
+    assert rule.should_stop(_record(step=1, step_change=0.02)) == (False, "")  # no step before
+    stop, reason = rule.should_stop(_record(step=2, step_change=0.02), previous_change=0.01)
+    assert stop and reason.startswith("diverging: step change 2.00e-02")
+    stop, reason = rule.should_stop(_record(step=2, ssim_input=0.8, step_change=0.02),
+                                    previous_change=0.01)
+    assert reason.startswith("threshold")  # the threshold is checked first
+    rule.update(diverging=False)
+    assert rule.should_stop(_record(step=2, step_change=0.02), previous_change=0.01) == \
+        (False, "")
+    assert rule.snapshot()["diverging"] is False
+
+
+def test_dehaze_steps_stops_a_diverging_run_and_keeps_the_step_before():
+    # Stretch changes the film more at every step: the rule stops at step 2, keeps step 1
+    model = Stretch(1.05).eval()  # ready to run: used as it is, so its calls count
+    records, final = collect(dehaze_steps(_film(), model,
+                                          StopRule(threshold=0.0, max_steps=50, epsilon=1e-4)))
+    assert len(records) == 2 and model.calls == 2
+    assert records[-1].reason.startswith("diverging") and records[-1].reason.endswith(
+        "; kept step 1")
+    assert records[1].metrics["step_change"] > records[0].metrics["step_change"]
+    assert final is records[0].image
+    # a converging model is never stopped by it
+    records, _ = collect(dehaze_steps(_film(), Approach(),
+                                      StopRule(threshold=0.0, epsilon=1e-3, max_steps=50)))
+    assert records[-1].reason.startswith("converged") and len(records) > 2
+
+
 def test_stop_rule_other_metric_and_direction():
     rule = StopRule(metric="rms_contrast", threshold=0.3, stop_below=False)
     assert not rule.should_stop(_record(rms_contrast=0.2))[0]
@@ -194,7 +226,7 @@ def test_stop_rule_other_metric_and_direction():
 
 def test_dehaze_steps_yields_records_until_threshold():
     img = _film()
-    rule = StopRule(threshold=0.9, max_steps=50, epsilon=1e-4)
+    rule = StopRule(threshold=0.9, max_steps=50, epsilon=1e-4, diverging=False)
     records, final = collect(dehaze_steps(img, Stretch(1.15), rule))
     assert all(isinstance(r, DehazeStep) for r in records)
     assert [r.step for r in records] == list(range(1, len(records) + 1))
@@ -211,7 +243,8 @@ def test_dehaze_steps_yields_records_until_threshold():
 
 
 def test_dehaze_steps_rollback_returns_last_iterate_within_threshold():
-    rule = StopRule(threshold=0.9, max_steps=50, rollback=True, epsilon=1e-4)
+    rule = StopRule(threshold=0.9, max_steps=50, rollback=True, epsilon=1e-4,
+                    diverging=False)
     records, final = collect(dehaze_steps(_film(), Stretch(1.15), rule))
     assert final is records[-2].image
     assert records[-1].reason.startswith("threshold")
@@ -223,14 +256,16 @@ def test_dehaze_steps_converges_and_hits_max_steps():
                                          StopRule(threshold=0.0, epsilon=1e-3, max_steps=50)))
     assert records[-1].reason.startswith("converged") and len(records) < 50
     records, _ = collect(dehaze_steps(_film(), Stretch(1.01), StopRule(threshold=0.0,
-                                                                      max_steps=3, epsilon=1e-4)))
+                                                                      max_steps=3, epsilon=1e-4,
+                                                                      diverging=False)))
     assert len(records) == 3 and records[-1].reason.startswith("max steps")
 
 
 def test_dehaze_steps_honours_cancel_between_steps():
     model = Stretch(1.01).eval()  # ready to run: used as it is (else a private copy runs)
     wanted = {"cancel": False}
-    gen = dehaze_steps(_film(), model, StopRule(threshold=0.0, max_steps=50, epsilon=1e-4),
+    gen = dehaze_steps(_film(), model, StopRule(threshold=0.0, max_steps=50, epsilon=1e-4,
+                                                diverging=False),
                        cancel=lambda: wanted["cancel"])
     next(gen)
     next(gen)
@@ -250,7 +285,7 @@ def test_dehaze_steps_accepts_an_event_as_cancel():
 
 
 def test_threshold_changed_mid_run_applies_at_next_step():
-    rule = StopRule(threshold=0.0, max_steps=50, epsilon=1e-4)
+    rule = StopRule(threshold=0.0, max_steps=50, epsilon=1e-4, diverging=False)
     gen = dehaze_steps(_film(), Stretch(1.01), rule)
     first = next(gen)
     assert not first.stopped

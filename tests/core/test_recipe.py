@@ -34,6 +34,7 @@ def test_round_trip_through_json():
     ({"dehazing": {"threshold": float("nan")}}, "finite number"),
     ({"dehazing": {"max_steps": 0}}, "max_steps must be 1..1000"),
     ({"dehazing": {"speed": 1}}, "dehazing:"),
+    ({"dehazing": {"diverging": "yes"}}, "diverging must be true or false"),
     ({"reference": {"veil": 2.0}}, "veil must be in [0, 1]"),
     ({"colour": "red"}, "unknown field 'colour'"),
     ({"version": 99}, "version 99 is not supported"),
@@ -50,6 +51,16 @@ def test_default_threshold_follows_the_metric():
     assert rule.threshold == 30.0 and rule.stop_below
     rule = Dehazing(metric="rms_contrast").stop_rule(film_value=0.2)
     assert rule.threshold == pytest.approx(0.22) and not rule.stop_below
+
+
+def test_divergence_rule_is_on_by_default_and_off_for_recipes_written_before_it():
+    assert Dehazing().diverging and Dehazing().stop_rule().diverging
+    assert not Dehazing(diverging=False).stop_rule().diverging
+    new = Recipe(dehazing=Dehazing())
+    assert Recipe.from_json(new.to_json()).dehazing.diverging
+    old = new.to_dict()
+    del old["dehazing"]["diverging"]  # as xrayview wrote recipes before the rule existed
+    assert Recipe.from_dict(old).dehazing == Dehazing(diverging=False)
 
 
 def _cli(*args):

@@ -45,6 +45,22 @@ def test_validation_errors(tmp_path, old, new, message):
     assert "\n" not in str(info.value)
 
 
+def test_dehazing_condition_takes_the_divergence_rule(tmp_path):
+    path = make_study(tmp_path)
+    text = path.read_text()
+    assert '[conditions.vdsr_x2]\n' in text
+    path.write_text(text.replace('[conditions.vdsr_x2]\n',
+                                 '[conditions.vdsr_x2]\ndehaze_steps = 3\n', 1))
+    assert load_study(path).conditions[-1].recipe().dehazing.diverging  # on by default
+    path.write_text(text.replace('[conditions.vdsr_x2]\n', '[conditions.vdsr_x2]\n'
+                                 'dehaze_steps = 3\nstop_diverging = false\n', 1))
+    assert not load_study(path).conditions[-1].recipe().dehazing.diverging
+    path.write_text(text.replace('[conditions.vdsr_x2]\n', '[conditions.vdsr_x2]\n'
+                                 'stop_diverging = "no"\n', 1))
+    with pytest.raises(StudyError, match="stop_diverging must be true or false"):
+        load_study(path)
+
+
 def test_missing_file_and_bad_labels(tmp_path):
     with pytest.raises(StudyError, match="study file not found"):
         load_study(tmp_path / "nope.toml")

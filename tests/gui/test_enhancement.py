@@ -139,7 +139,7 @@ def test_cancel_mid_run(models_window, qtbot, small_film):
     assert "cancel" in win.panel.status.text().lower()
 
 
-def never_stop_throttled(self, step):
+def never_stop_throttled(self, step, previous_change=None):
     """A StopRule.should_stop that never stops and lets at most ~200 steps a second by."""
     time.sleep(0.005)
     return False, ""
@@ -327,6 +327,24 @@ def test_stop_metric_offers_its_own_threshold_and_direction(models_window, qtbot
     result = _run(win, qtbot)
     assert result.stop_reason.endswith("; kept step 0")
     np.testing.assert_array_equal(result.image, small_film.pixels)
+
+
+def test_divergence_rule_check_box_reaches_the_recipe(models_window):
+    from xrayview.gui.enhance_controller import stop_rule_name
+
+    p = models_window.panel
+    p.dehaze_check.setChecked(True)
+    assert p.diverging_check.isChecked() and p.diverging_check.isEnabled()
+    assert p.recipe().dehazing.diverging
+    p.diverging_check.setChecked(False)
+    assert not p.recipe().dehazing.diverging
+    p.set_running(True)
+    assert not p.diverging_check.isEnabled()
+    p.set_running(False)
+    p.dehaze_check.setChecked(False)
+    assert not p.diverging_check.isEnabled()
+    assert stop_rule_name("diverging: step change 2.0e-02 > previous step's 1.0e-02") == \
+        "the divergence rule (step change 2.0e-02 > previous step's 1.0e-02)"
 
 
 def test_a_lossy_film_runs_the_robust_weights(models, models_window, qtbot, small_film):

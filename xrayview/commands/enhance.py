@@ -96,7 +96,8 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
     for flag, value in (("--stop-metric", args.stop_metric),
                         ("--stop-threshold", args.stop_threshold),
                         ("--stop-when", args.stop_when),
-                        ("--stop-rollback", args.stop_rollback or None)):
+                        ("--stop-rollback", args.stop_rollback or None),
+                        ("--no-diverging-stop", args.no_diverging_stop or None)):
         if value is not None and not dehaze:
             raise BadInput(f"{flag} needs --dehaze-steps K (K of at least 1).")
     dehazing = None
@@ -110,7 +111,8 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
             else (None if changed_metric else old.threshold),
             stop_below=(args.stop_when == "below") if args.stop_when is not None
             else (None if changed_metric else old.stop_below),
-            rollback=args.stop_rollback or old.rollback)
+            rollback=args.stop_rollback or old.rollback,
+            diverging=old.diverging and not args.no_diverging_stop)
     if args.tile is not None and args.tile < 16:
         raise BadInput("--tile must be at least 16 pixels.")
     ensemble = args.self_ensemble or bool(base and base.self_ensemble and not args.model)
@@ -200,7 +202,8 @@ def run_enhance(args: argparse.Namespace) -> int:
             "stop_rule": {"metric": ran.dehazing.metric, "threshold": ran.dehazing.threshold,
                           "epsilon": ran.dehazing.epsilon, "max_steps": ran.dehazing.max_steps,
                           "stop_below": ran.dehazing.stop_below,
-                          "rollback": ran.dehazing.rollback},
+                          "rollback": ran.dehazing.rollback,
+                          "diverging": ran.dehazing.diverging},
             "steps": [{"step": s.step, "stopped": s.stopped, "reason": s.reason,
                        "metrics": {k: _finite(v) for k, v in s.metrics.items()}}
                       for s in result.steps],

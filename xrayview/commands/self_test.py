@@ -49,7 +49,7 @@ def _models_and_exports(film, say) -> None:
     models = registry.super_resolution_models()
     final = None
     for name in models:  # the strongest last, followed by two dehazing steps
-        dehazing = Dehazing(threshold=0.0, epsilon=0.0, max_steps=2) \
+        dehazing = Dehazing(threshold=0.0, epsilon=0.0, max_steps=2, diverging=False) \
             if name == models[-1] else None
         recipe = Recipe(model=name, scale=2, tile=128, dehazing=dehazing)
         done = drain(enhance(region, recipe, "cpu"))

@@ -34,9 +34,10 @@ SR_SHARE_WITH_DEHAZE = 0.4  # progress-bar share of super-resolution when dehazi
 
 def stop_rule_name(reason: str) -> str:
     """Which rule stopped a run, in words, from a ``StopRule`` reason ("threshold: ...",
-    "converged: ...", "max steps: ...")."""
+    "diverging: ...", "converged: ...", "max steps: ...")."""
     kind, _, detail = reason.partition(":")
-    words = {"threshold": "the threshold", "converged": "the convergence rule",
+    words = {"threshold": "the threshold", "diverging": "the divergence rule",
+             "converged": "the convergence rule",
              "max steps": "the step limit"}.get(kind.strip())
     return f"{words} ({detail.strip()})" if words else reason
 

@@ -33,7 +33,8 @@ PRECISION_CHOICES = {"auto": "Automatic (bf16 where faster)", "fp32": "fp32 (exa
 class PanelSettings:
     """What the user chose. ``veil``: reference-mode veil strength in [0, 1];
     ``stop_below``: stop when the metric falls below the threshold (else rises above);
-    ``rollback``: when the threshold stops the run, keep the step before it."""
+    ``rollback``: when the threshold stops the run, keep the step before it;
+    ``diverging``: stop when a step changes the film more than the one before it."""
 
     model: str
     scale: int
@@ -46,6 +47,7 @@ class PanelSettings:
     veil: float
     stop_below: bool = True
     rollback: bool = False
+    diverging: bool = True
     epsilon: float = StopRule.epsilon  # convergence rule; 0: off
     precision: str = "auto"  # a mode of core.device.autocast_dtype
 
@@ -53,7 +55,8 @@ class PanelSettings:
         """The pipeline recipe of these settings (the threshold explicit, as shown)."""
         dehazing = Dehazing(metric=self.stop_metric, threshold=self.threshold,
                             stop_below=self.stop_below, max_steps=self.max_steps,
-                            epsilon=self.epsilon, rollback=self.rollback) \
+                            epsilon=self.epsilon, rollback=self.rollback,
+                            diverging=self.diverging) \
             if self.dehaze else None
         return Recipe(model=self.model, scale=self.scale, dehazing=dehazing,
                       precision=self.precision,
@@ -127,6 +130,11 @@ class EnhancePanel(QWidget):
         self.rollback_check = QCheckBox("Keep the last step within the threshold")
         self.rollback_check.setToolTip("When the threshold stops the dehazing, the result is "
                                        "the step before the one that crossed it")
+        self.diverging_check = QCheckBox("Stop when a step changes more than the one before")
+        self.diverging_check.setChecked(True)
+        self.diverging_check.setToolTip("The divergence rule: a step that changes the film "
+                                        "more than the previous step did overshoots; stop "
+                                        "and keep the step before it")
         self.reference_check = QCheckBox("Reference mode")
         self.reference_check.setToolTip(
             "Treat the loaded film as ground truth: degrade it (×scale, optional veil), "
@@ -157,6 +165,7 @@ class EnhancePanel(QWidget):
         dform.addRow("Threshold", self.threshold_spin)
         dform.addRow(self.converge_check)
         dform.addRow("", self.epsilon_spin)
+        dform.addRow(self.diverging_check)
         dform.addRow(self.rollback_check)
         ref_box = QGroupBox("Reference mode")
         rform = QFormLayout(ref_box)
@@ -246,7 +255,7 @@ class EnhancePanel(QWidget):
         self.dehaze_check.setEnabled(not self.dehaze_reason)
         on = self.dehaze_check.isChecked()
         for w in (self.steps_spin, self.metric_combo, self.direction_combo,
-                  self.rollback_check, self.converge_check):
+                  self.rollback_check, self.converge_check, self.diverging_check):
             w.setEnabled(on)
         self.epsilon_spin.setEnabled(on and self.converge_check.isChecked())
 
@@ -260,6 +269,7 @@ class EnhancePanel(QWidget):
             reference_mode=self.reference_check.isChecked(), veil=self.veil_spin.value(),
             stop_below=bool(self.direction_combo.currentData()),
             rollback=self.rollback_check.isChecked(),
+            diverging=self.diverging_check.isChecked(),
             epsilon=self.epsilon_spin.value() if self.converge_check.isChecked() else 0.0,
             precision=self.precision_combo.currentData())
 
@@ -298,7 +308,7 @@ class EnhancePanel(QWidget):
                   self.dehaze_check,
                   self.steps_spin, self.metric_combo, self.direction_combo,
                   self.rollback_check, self.converge_check, self.epsilon_spin,
-                  self.reference_check, self.veil_spin):
+                  self.diverging_check, self.reference_check, self.veil_spin):
             w.setEnabled(not running)
         if not running:
             self._update_enabled()

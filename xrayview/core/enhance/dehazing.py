@@ -76,7 +76,8 @@ def dehaze_steps(image: np.ndarray, model: nn.Module, stop_rule: StopRule | None
     callable or a ``threading.Event``, see ``core.cancel``) is checked before every step;
     when set, ``core.cancel.Cancelled`` is raised.
     Returns (as the generator's value) the final image, float32 (H, W) in [0, 1]: the last
-    iterate, or the one before it when the threshold fired and ``stop_rule.rollback``.
+    iterate, or the one before it when the iteration diverged (``StopRule.diverging``) or
+    the threshold fired and ``stop_rule.rollback``.
     """
     original = np.array(image, dtype=np.float32)  # a private copy
     if original.ndim != 2 or min(original.shape, default=0) < 11:
@@ -87,15 +88,17 @@ def dehaze_steps(image: np.ndarray, model: nn.Module, stop_rule: StopRule | None
     rule = stop_rule if stop_rule is not None else StopRule()
     dev = pick_device(device)  # ValueError (one line) for a bad or absent device
     model = prepared_copy(model, dev, channels_last=False)
-    previous = original
+    previous, previous_change = original, None
     step = 0
     while True:
         check_cancel(cancel, f"dehazing (after {step} step(s))")
         step += 1
         current = _apply(model, previous, dev)
         record = DehazeStep(step, current, step_metrics(original, previous, current))
-        stop, reason = rule.should_stop(record)
-        roll_back = stop and reason.startswith("threshold") and rule.snapshot()["rollback"]
+        stop, reason = rule.should_stop(record, previous_change)
+        roll_back = stop and (reason.startswith("diverging") or (
+            reason.startswith("threshold") and rule.snapshot()["rollback"]))
+        previous_change = record.metrics["step_change"]
         if roll_back:
             reason += f"; kept step {step - 1}"
         record = replace(record, stopped=stop, reason=reason)

@@ -158,7 +158,7 @@ def _as_run(recipe: Recipe, rule: StopRule | None) -> Recipe:
     return dataclasses.replace(recipe, dehazing=Dehazing(
         metric=s["metric"], threshold=float(s["threshold"]), stop_below=bool(s["stop_below"]),
         max_steps=int(s["max_steps"]), epsilon=float(s["epsilon"]),
-        rollback=bool(s["rollback"])))
+        rollback=bool(s["rollback"]), diverging=bool(s["diverging"])))
 
 
 # Bytes per output pixel a run holds at its peak (measured with /usr/bin/time on 1k and

@@ -36,7 +36,10 @@ class Dehazing:
     pipeline enhances, i.e. its input after any reference-mode degradation);
     ``stop_below``: None = the metric's default direction; ``max_steps`` >= 1;
     ``epsilon``: stop when the mean step change falls below it (0: never);
-    ``rollback``: when the threshold fires, keep the step before it.
+    ``rollback``: when the threshold fires, keep the step before it;
+    ``diverging``: stop, keeping the step before, when a step changes the film more than
+    the one before it (``StopRule.diverging``; a recipe written without this field, by
+    xrayview before it existed, reads as false, the rule it ran under).
     """
 
     metric: str = "ssim_input"
@@ -45,6 +48,7 @@ class Dehazing:
     max_steps: int = 10
     epsilon: float = StopRule.epsilon
     rollback: bool = False
+    diverging: bool = True
 
     def stop_rule(self, film_value: float | None = None) -> StopRule:
         """A live StopRule (thread-safe, updatable during a run) for these settings.
@@ -57,7 +61,7 @@ class Dehazing:
                         threshold=threshold if self.threshold is None else self.threshold,
                         stop_below=below if self.stop_below is None else self.stop_below,
                         epsilon=self.epsilon, max_steps=self.max_steps,
-                        rollback=self.rollback)
+                        rollback=self.rollback, diverging=self.diverging)
 
 
 WEIGHT_SETS = ("auto", "clean", "robust")
@@ -148,6 +152,8 @@ class Recipe:
                 continue
             if not isinstance(raw, dict):
                 raise RecipeError(f"recipe: {key} must be an object or null")
+            if key == "dehazing":  # written before the divergence rule: ran without it
+                raw = {"diverging": False, **raw}
             try:
                 parts[key] = kind(**raw)
             except TypeError as exc:
@@ -212,6 +218,8 @@ def _check(r: Recipe) -> None:
             raise RecipeError(f"recipe: dehazing epsilon must be 0 or more, not {d.epsilon!r}")
         if not isinstance(d.rollback, bool):
             raise RecipeError("recipe: dehazing rollback must be true or false")
+        if not isinstance(d.diverging, bool):
+            raise RecipeError("recipe: dehazing diverging must be true or false")
     ref = r.reference
     if ref is not None:
         if not isinstance(ref, Reference):

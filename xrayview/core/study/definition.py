@@ -53,7 +53,8 @@ class Condition:
     """How one condition's image is made: ``model`` x ``scale``, then at most
     ``dehaze_steps`` dehazing steps under a stop rule (``stop_metric``, ``stop_threshold``
     (None: the metric's default), ``stop_when`` "below"/"above" (None: the metric's
-    default direction), ``stop_rollback``). :meth:`recipe` is what the pipeline runs."""
+    default direction), ``stop_rollback``, ``stop_diverging`` (the divergence rule,
+    ``StopRule.diverging``)). :meth:`recipe` is what the pipeline runs."""
 
     name: str
     model: str = registry.BICUBIC
@@ -63,6 +64,7 @@ class Condition:
     stop_metric: str = "ssim_input"
     stop_when: str | None = None
     stop_rollback: bool = False
+    stop_diverging: bool = True
 
     def recipe(self) -> Recipe:
         """The pipeline recipe of this condition (RecipeError when it cannot be run)."""
@@ -71,7 +73,8 @@ class Condition:
             dehazing = Dehazing(metric=self.stop_metric, threshold=self.stop_threshold,
                                 stop_below=None if self.stop_when is None
                                 else self.stop_when == "below",
-                                max_steps=self.dehaze_steps, rollback=self.stop_rollback)
+                                max_steps=self.dehaze_steps, rollback=self.stop_rollback,
+                                diverging=self.stop_diverging)
         # fp32, not "auto": a study's images must be the same pixels on every preparation,
         # whatever the CPU's bf16 speed probe finds at that moment
         return Recipe(model=self.model, scale=self.scale, dehazing=dehazing, precision="fp32")
@@ -159,7 +162,7 @@ def _condition(name: str, raw: Any) -> Condition:
     if not isinstance(raw, dict):
         raise StudyError(f"{where}: must be a table (model, scale, dehaze_steps).")
     unknown = set(raw) - {"model", "scale", "dehaze_steps", "stop_threshold", "stop_metric",
-                          "stop_when", "stop_rollback"}
+                          "stop_when", "stop_rollback", "stop_diverging"}
     if unknown:
         raise StudyError(f"{where}: unknown key '{sorted(unknown)[0]}'.")
     model = raw.get("model", registry.BICUBIC)
@@ -186,11 +189,14 @@ def _condition(name: str, raw: Any) -> Condition:
     rollback = raw.get("stop_rollback", False)
     if not isinstance(rollback, bool):
         raise StudyError(f"{where}: stop_rollback must be true or false.")
+    diverging = raw.get("stop_diverging", True)
+    if not isinstance(diverging, bool):
+        raise StudyError(f"{where}: stop_diverging must be true or false.")
     if name == "original" and (model != registry.BICUBIC or scale != 1 or steps):
         raise StudyError(f"{where}: 'original' must be the unprocessed film (model none, "
                          "scale 1, no dehazing).")
     cond = Condition(name, model, scale, steps, None if thr is None else float(thr), metric,
-                     when, rollback)
+                     when, rollback, diverging)
     try:
         cond.recipe()
     except RecipeError as exc:

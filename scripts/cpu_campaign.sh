@@ -8,7 +8,9 @@
 #       dehaze-no-{scatter,atmospheric,exposure}.
 # Precision: fp32 by default (PRECISION=auto for bf16 autocast): on this session's Xeon,
 # which reports AVX-512 BF16, a VDSR training step ran 1.35x slower in bf16 (2.1 s vs
-# 1.5 s for 16 patches of 96 x 96 on 2 threads), so bf16 pays only where it is native.
+# 1.5 s for 16 patches of 96 x 96 on 2 threads), so bf16 pays only where it is native;
+# on the AMD EPYC of later sessions it is (step ~1.6-2 s bf16 vs ~3.9 s fp32, 1 thread),
+# and vdsr-x2 runs with PRECISION=auto there.
 #   CHUNK=60 THREADS=2 nohup bash scripts/cpu_campaign.sh vdsr-x2 > /tmp/campaign.log 2>&1 &
 # Checkpoints (weights + Adam state + random states, ~4 MB) are committed, so the next
 # session continues; promote a run's best weights with scripts/promote_campaign.py.

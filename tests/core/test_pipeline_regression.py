@@ -9,7 +9,8 @@ crop of the bundled sample film with the shipped weights. Here the same inputs g
 job: ``tests/gui/test_pipeline_regression_gui.py``). fp32 pixels must agree to 1e-6;
 16-bit files to one grey level (a 1e-6 difference can round the other way). The
 fixtures are fp32, so every run here asks for fp32: "auto" may choose bf16 on a CPU where
-a speed probe finds it faster.
+a speed probe finds it faster. The old code had no divergence rule (``StopRule.diverging``),
+so the runs here switch it off, and ran the dehazer shipped then (``tests/data/dehaze_before.pt``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.support.model_factory import models_dir_with_dehazer_before
 from xrayview.core.enhance.pipeline import enhance
 from xrayview.core.enhance.recipe import Dehazing, Recipe
 from xrayview.core.enhance.super_resolution import upsample
@@ -31,6 +33,12 @@ from xrayview.core.quality import metrics
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "pipeline_before.npz"
 TOL = 1e-6
 FP32 = "fp32"  # the precision the fixtures were made in
+
+
+@pytest.fixture(autouse=True)
+def dehazer_before(tmp_path, monkeypatch):
+    """The models folder with the dehazer the fixtures were made with."""
+    monkeypatch.setenv("XRAYVIEW_MODELS_DIR", str(models_dir_with_dehazer_before(tmp_path)))
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +61,12 @@ def test_super_resolution_matches(before, model, scale):
 def _rules(before) -> dict[str, Dehazing]:
     base_contrast = metrics.rms_contrast(before["sr_vdsr_x2"])
     return {
-        "default": Dehazing(),
+        "default": Dehazing(diverging=False),
         "contrast_rollback": Dehazing(metric="rms_contrast", threshold=1.02 * base_contrast,
-                                      stop_below=False, rollback=True),
-        "ssim_prev": Dehazing(metric="ssim_prev", threshold=0.999, stop_below=False),
-        "max_steps": Dehazing(threshold=0.0, epsilon=0.0, max_steps=3),
+                                      stop_below=False, rollback=True, diverging=False),
+        "ssim_prev": Dehazing(metric="ssim_prev", threshold=0.999, stop_below=False,
+                              diverging=False),
+        "max_steps": Dehazing(threshold=0.0, epsilon=0.0, max_steps=3, diverging=False),
     }
 
 
@@ -80,7 +89,8 @@ def test_dehazing_with_each_stop_rule_matches(before, rule, source):
 
 def test_viewer_recipe_matches_the_old_viewer_job_in_core(before):
     """The viewer's settings (VDSR x2 + dehazing under the default rule) as a recipe."""
-    done = drain(enhance(before["input"], Recipe(model="vdsr", scale=2, dehazing=Dehazing(),
+    done = drain(enhance(before["input"], Recipe(model="vdsr", scale=2,
+                                                 dehazing=Dehazing(diverging=False),
                                                  precision=FP32), "cpu"))
     assert _max_diff(done.image, before["gui_vdsr_x2_dehaze"]) <= TOL
     assert _max_diff(done.super_resolved, before["gui_vdsr_x2_dehaze_sr"]) <= TOL
@@ -101,7 +111,8 @@ def test_cli_matches(before, tmp_path):
     out = tmp_path / "out.tif"
     subprocess.run([sys.executable, "-m", "xrayview", "enhance", str(src), str(out),
                     "--model", "vdsr", "--scale", "2", "--dehaze-steps", "3",
-                    "--device", "cpu", "--precision", FP32], check=True, capture_output=True)
+                    "--device", "cpu", "--precision", FP32, "--no-diverging-stop"], check=True,
+                   capture_output=True)
     new = np.asarray(Image.open(out)).astype(np.uint16)
     assert _max_diff(new, before["cli_vdsr_x2_dehaze3"]) <= 1
 
@@ -113,7 +124,8 @@ def test_study_preparation_matches(before, tmp_path):
     src = _write_input(before, tmp_path)
     study = Study(title="regression", design="single", seed=1,
                   conditions=[Condition("original"), Condition("vdsr_x2", "vdsr", 2),
-                              Condition("vdsr_x2_dehaze", "vdsr", 2, 2, 0.95)],
+                              Condition("vdsr_x2_dehaze", "vdsr", 2, 2, 0.95,
+                                        stop_diverging=False)],
                   questions=[Question("q", "likert", "Quality?", ["1", "2", "3", "4", "5"],
                                       [1, 2, 3, 4, 5])],
                   cases=[Case("c1", str(src))])

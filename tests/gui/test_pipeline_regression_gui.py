@@ -7,12 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.support.model_factory import models_dir_with_dehazer_before
 from xrayview.core.film import Film
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "pipeline_before.npz"
 
 
-def test_viewer_run_matches_the_old_viewer_job(window, qtbot):
+def test_viewer_run_matches_the_old_viewer_job(window, qtbot, tmp_path, monkeypatch):
+    # the dehazer the fixture was made with
+    monkeypatch.setenv("XRAYVIEW_MODELS_DIR", str(models_dir_with_dehazer_before(tmp_path)))
     with np.load(FIXTURE) as data:
         before = {k: data[k] for k in data.files}
     film = Film(pixels=before["input"], source_format="PNG", bits_stored=16,
@@ -26,6 +29,7 @@ def test_viewer_run_matches_the_old_viewer_job(window, qtbot):
     p.metric_combo.setCurrentIndex(p.metric_combo.findData("ssim_input"))
     p.threshold_spin.setValue(0.9)
     p.set_stop_below(True)
+    p.diverging_check.setChecked(False)  # the old job had no divergence rule
     qtbot.waitUntil(lambda: p.devices_known, timeout=30000)
     p.device_combo.setCurrentIndex(p.device_combo.findData("cpu"))
     p.precision_combo.setCurrentIndex(p.precision_combo.findData("fp32"))  # as the fixture

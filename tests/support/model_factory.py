@@ -46,3 +46,24 @@ def make_models_dir(root: Path, archs=("srcnn", "vdsr", "dehaze"), seed: int = 0
         }
     (root / "manifest.json").write_text(json.dumps({"schema": 1, "models": models}, indent=2))
     return root
+
+
+DEHAZER_BEFORE = Path(__file__).resolve().parents[1] / "data" / "dehaze_before.pt"
+
+
+def models_dir_with_dehazer_before(root: Path) -> Path:
+    """A copy of the shipped models folder in ``root`` whose dehazer is the one the
+    pipeline regression fixtures were made with (``tests/data/dehaze_before.pt``, the
+    dehazer shipped until the all-family dehazer replaced it; same architecture)."""
+    shipped = Path(__file__).resolve().parents[2] / "models"
+    out = root / "models_before"
+    out.mkdir()
+    for f in shipped.iterdir():
+        if f.is_file():
+            (out / f.name).write_bytes(f.read_bytes())
+    (out / "dehaze.pt").write_bytes(DEHAZER_BEFORE.read_bytes())
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["models"]["dehaze"]["sha256"] = hashlib.sha256(
+        DEHAZER_BEFORE.read_bytes()).hexdigest()
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return out

@@ -35,10 +35,15 @@ TOL = 1e-6
 FP32 = "fp32"  # the precision the fixtures were made in
 
 
+@pytest.fixture(scope="module")
+def models_before(tmp_path_factory) -> Path:
+    """The models folder with the dehazer the fixtures were made with (copied once)."""
+    return models_dir_with_dehazer_before(tmp_path_factory.mktemp("models"))
+
+
 @pytest.fixture(autouse=True)
-def dehazer_before(tmp_path, monkeypatch):
-    """The models folder with the dehazer the fixtures were made with."""
-    monkeypatch.setenv("XRAYVIEW_MODELS_DIR", str(models_dir_with_dehazer_before(tmp_path)))
+def dehazer_before(models_before, monkeypatch):
+    monkeypatch.setenv("XRAYVIEW_MODELS_DIR", str(models_before))
 
 
 @pytest.fixture(scope="module")

@@ -61,9 +61,9 @@ def models_dir_with_dehazer_before(root: Path) -> Path:
     for f in shipped.iterdir():
         if f.is_file():
             (out / f.name).write_bytes(f.read_bytes())
-    (out / "dehaze.pt").write_bytes(DEHAZER_BEFORE.read_bytes())
+    weights = DEHAZER_BEFORE.read_bytes()
+    (out / "dehaze.pt").write_bytes(weights)
     manifest = json.loads((out / "manifest.json").read_text())
-    manifest["models"]["dehaze"]["sha256"] = hashlib.sha256(
-        DEHAZER_BEFORE.read_bytes()).hexdigest()
+    manifest["models"]["dehaze"]["sha256"] = hashlib.sha256(weights).hexdigest()
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return out

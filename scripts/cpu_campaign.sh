@@ -4,7 +4,7 @@
 # for at most CHUNK minutes (the learning-rate schedule follows --iterations, not the
 # chunk), validates per scale and protocol and appends to <run>_curve.json.
 #   bash scripts/cpu_campaign.sh [run ...]      (default: vdsr-x2 vdsr-x4)
-# Runs: vdsr-x2 vdsr-x4 srcnn-x2 dehaze-all dehaze-all-u4 dehaze-all-w dehaze-all-w2
+# Runs: vdsr-x2 vdsr-x4 vdsr-x2-clean srcnn-x2 dehaze-all dehaze-all-u4 dehaze-all-w dehaze-all-w2
 #       dehaze-no-{scatter,atmospheric,exposure}.
 # Precision: fp32 by default (PRECISION=auto for bf16 autocast): on this session's Xeon,
 # which reports AVX-512 BF16, a VDSR training step ran 1.35x slower in bf16 (2.1 s vs
@@ -35,12 +35,21 @@ for name in ${runs[@]}; do
     vdsr-x2) run vdsr-x2 --arch vdsr --init models/vdsr.pt --scales 2 --iterations 12000 \
                --batch 16 --patch 96 --lr 2e-4 --val-every 300 --degradation realistic \
                --sr-clean-fraction 0.4 --val-protocols clean jpeg75 noisy ;;
-    vdsr-x4) run vdsr-x4 --arch vdsr --init models/vdsr.pt --scales 4 --iterations 12000 \
-               --batch 16 --patch 96 --lr 2e-4 --val-every 300 --degradation realistic \
-               --sr-clean-fraction 0.5 --val-protocols clean jpeg75 ;;
-    srcnn-x2) run srcnn-x2 --arch srcnn --init models/srcnn.pt --scales 2 --iterations 12000 \
-               --batch 16 --patch 96 --lr 1e-4 --val-every 300 --degradation realistic \
-               --sr-clean-fraction 0.4 --val-protocols clean jpeg75 noisy ;;
+    # x4 and SRCNN x2 miss the clean targets (+0.34 of +0.9, +0.12 of +0.6): the
+    # networks trained across scales are starved at x4 and SRCNN never converged on the
+    # CPU, so these are clean (bicubic) per-scale weights; lossy films keep the
+    # cross-scale or robust weights (core.models.registry.weights_for)
+    vdsr-x4) run vdsr-x4 --arch vdsr --init models/vdsr.pt --scales 4 --iterations 3000 \
+               --batch 16 --patch 96 --lr 2e-4 --val-every 300 --degradation bicubic \
+               --val-protocols clean ;;
+    # the per-scale SRCNN x2 (+1.16 dB on validation) overtook the cross-scale VDSR at
+    # x2 (+0.77): VDSR gets clean per-scale x2 weights too (promoted as vdsr-x2)
+    vdsr-x2-clean) run vdsr-x2-clean --arch vdsr --init models/vdsr.pt --scales 2 \
+               --iterations 600 --batch 16 --patch 96 --lr 2e-4 --val-every 200 \
+               --degradation bicubic --val-protocols clean ;;
+    srcnn-x2) run srcnn-x2 --arch srcnn --init models/srcnn.pt --scales 2 --iterations 9000 \
+               --batch 16 --patch 96 --lr 3e-4 --val-every 500 --degradation bicubic \
+               --val-protocols clean ;;
     # the dehazer on every veil family, and leave-one-family-out runs (tested on the
     # family they never saw: xrayview evaluate --veil-families ...)
     dehaze-all) run dehaze-all --arch dehaze --init models/dehaze.pt --iterations 6000 \

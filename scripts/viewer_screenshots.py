@@ -10,7 +10,9 @@ Writes, at 1920 x 1080:
 * ``viewer_dehazing_1x3.png``: the sample film in reference mode (downscaled x2 and
   veiled 0.4), VDSR x2 + dehazing, Original | Enhanced | Difference with the live charts;
 * ``viewer_jpeg_vdsr_1x2.png``: ``JPEG_FILM`` (a lossy film: robust weights) with VDSR x2
-  in 1x2, zoomed in.
+  in 1x2, zoomed in;
+* ``viewer_vdsr_x4_1x3.png``: the sample film in reference mode downscaled x4, VDSR x4
+  (its clean per-scale weights), Original | Enhanced | Difference, zoomed in.
 Uses the trained weights in ``models/``.
 """
 
@@ -76,16 +78,33 @@ def main(out: Path, jpeg: Path) -> int:
         steps.append("jpeg")
         ctl.run()
 
+    def x4_run() -> None:
+        win.open_path(sample_film_path())
+        win.compare.set_layout("1x3")
+        panel.scale_spin.setValue(4)
+        panel.reference_check.setChecked(True)
+        panel.veil_spin.setValue(0.0)
+        steps.append("x4")
+        ctl.run()
+
+    def zoom() -> None:  # the linked views onto a quarter of the film's width, off centre
+        vb = win.compare.original.view_box
+        vb.autoRange(padding=0)
+        (x0, x1), (y0, y1) = vb.viewRange()
+        w, h = x1 - x0, y1 - y0
+        vb.setRange(xRange=(x0 + w * 0.30, x0 + w * 0.55),
+                    yRange=(y0 + h * 0.30, y0 + h * 0.55), padding=0)
+
     def finished() -> None:
         if steps[-1] == "dehazing":
             win.metrics.show_values(win.metrics.plots["similarity"], 3)
             QTimer.singleShot(600, lambda: (shot("viewer_dehazing_1x3.png"), jpeg_run()))
+        elif steps[-1] == "jpeg":
+            zoom()
+            QTimer.singleShot(800, lambda: (shot("viewer_jpeg_vdsr_1x2.png"), x4_run()))
         else:
-            vb = win.compare.original.view_box
-            rows, cols = win.film.shape
-            vb.setRange(xRange=(cols * 0.30, cols * 0.55), yRange=(rows * 0.30, rows * 0.55),
-                        padding=0)
-            QTimer.singleShot(800, lambda: (shot("viewer_jpeg_vdsr_1x2.png"), win.close(),
+            zoom()
+            QTimer.singleShot(800, lambda: (shot("viewer_vdsr_x4_1x3.png"), win.close(),
                                             app.quit()))
 
     ctl.jobFinished.connect(finished)

@@ -165,6 +165,10 @@ def test_robust_weights_serve_lossy_films_when_asked_or_automatically(tmp_path, 
     assert registry.weights_for("vdsr", 2, robust=True) == "vdsr-x2-robust"
     assert registry.weights_for("vdsr", 2) == "vdsr"
     assert registry.weights_for("vdsr", 4, robust=True) == "vdsr"  # none for x4
+    _add_variant(root, registry.scale_variant("vdsr", 4), 4, seed=12)
+    assert registry.weights_for("vdsr", 4) == "vdsr-x4"
+    # a lossy film at x4 gets the cross-scale weights, not the clean x4 ones
+    assert registry.weights_for("vdsr", 4, robust=True) == "vdsr"
     film = np.random.default_rng(7).random((40, 40)).astype(np.float32)
     runs = {(w, lossy): drain(enhance(film, Recipe(model="vdsr", scale=2, weights=w), "cpu",
                                       lossy=lossy, measure=False))

@@ -48,13 +48,17 @@ def make_models_dir(root: Path, archs=("srcnn", "vdsr", "dehaze"), seed: int = 0
     return root
 
 
+# the fixtures were made with these (robust weights serve lossy films only: not theirs)
+FIXTURE_MODELS = ("srcnn", "vdsr", "dehaze", "vdsr-x2-robust")
 DEHAZER_BEFORE = Path(__file__).resolve().parents[1] / "data" / "dehaze_before.pt"
 
 
 def models_dir_with_dehazer_before(root: Path) -> Path:
-    """A copy of the shipped models folder in ``root`` whose dehazer is the one the
-    pipeline regression fixtures were made with (``tests/data/dehaze_before.pt``, the
-    dehazer shipped until the all-family dehazer replaced it; same architecture)."""
+    """A copy of the shipped models folder in ``root`` with the weights the pipeline
+    regression fixtures were made with: the dehazer shipped until the all-family dehazer
+    replaced it (``tests/data/dehaze_before.pt``; same architecture), and the
+    cross-scale ``srcnn``/``vdsr`` weights only (the per-scale weights promoted since,
+    e.g. ``vdsr-x4``, are left out of the manifest, so the registry falls back to them)."""
     shipped = Path(__file__).resolve().parents[2] / "models"
     out = root / "models_before"
     out.mkdir()
@@ -65,5 +69,7 @@ def models_dir_with_dehazer_before(root: Path) -> Path:
     (out / "dehaze.pt").write_bytes(weights)
     manifest = json.loads((out / "manifest.json").read_text())
     manifest["models"]["dehaze"]["sha256"] = hashlib.sha256(weights).hexdigest()
+    manifest["models"] = {k: v for k, v in manifest["models"].items()
+                          if k in FIXTURE_MODELS}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return out

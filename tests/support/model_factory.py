@@ -58,7 +58,7 @@ def models_dir_with_dehazer_before(root: Path) -> Path:
     regression fixtures were made with: the dehazer shipped until the all-family dehazer
     replaced it (``tests/data/dehaze_before.pt``; same architecture), and the
     cross-scale ``srcnn``/``vdsr`` weights only (the per-scale weights promoted since,
-    e.g. ``vdsr-x4``, are left out of the manifest, so the registry falls back to them)."""
+    e.g. ``vdsr-x4``, are left out of the manifest, so the cross-scale ones serve)."""
     shipped = Path(__file__).resolve().parents[2] / "models"
     out = root / "models_before"
     out.mkdir()

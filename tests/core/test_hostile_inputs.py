@@ -107,7 +107,7 @@ def test_non_finite_network_output_is_refused_not_saved_black():
     from xrayview.core.enhance.pipeline import enhance
     from xrayview.core.enhance.recipe import Recipe
     from xrayview.core.generators import drain
-    from xrayview.core.models.registry import WeightsError
+    from xrayview.core.models.registry import WeightsError, weights_for
 
     net = tiny_model("vdsr")
     with torch.no_grad():
@@ -115,7 +115,7 @@ def test_non_finite_network_output_is_refused_not_saved_black():
     film = np.random.default_rng(0).random((24, 24), dtype=np.float32)
     with pytest.raises(WeightsError, match="not finite"):
         drain(enhance(film, Recipe(model="vdsr", scale=2, weights="clean"), "cpu",
-                      models={"vdsr": net}))
+                      models={weights_for("vdsr", 2): net}))  # what serves x2
 
 
 # --- the exit-2 rule: user errors are one plain line, JSON is JSON -----------------------

@@ -194,8 +194,9 @@ def prepare_study(study: Study, root: str | Path, device: str = "auto",
     (root / "display").mkdir(exist_ok=True)
     dev = pick_device(device)
     recipes = [c.recipe() for c in study.conditions]
-    needed = {registry.weights_for(r.model, r.scale) for r in recipes
-              if r.model != registry.BICUBIC}
+    # the weights for clean and for lossy films, loaded once for every case
+    needed = {registry.weights_for(r.model, r.scale, robust=robust) for r in recipes
+              if r.model != registry.BICUBIC for robust in (False, True)}
     needed |= {registry.dehazer()} if any(r.dehaze for r in recipes) else set()
     models = {name: registry.load_model(name) for name in sorted(needed)}  # fail early
     total = len(study.cases) * len(study.conditions)

@@ -48,7 +48,7 @@ for name in ${runs[@]}; do
                --iterations 600 --batch 16 --patch 96 --lr 2e-4 --val-every 200 \
                --degradation bicubic --val-protocols clean ;;
     # x3 still runs the cross-scale weights (+0.68 dB on the whole test films)
-    vdsr-x3) run vdsr-x3 --arch vdsr --init models/vdsr.pt --scales 3 --iterations 1500 \
+    vdsr-x3) run vdsr-x3 --arch vdsr --init models/vdsr.pt --scales 3 --iterations 1200 \
                --batch 16 --patch 96 --lr 2e-4 --val-every 300 --degradation bicubic \
                --val-protocols clean ;;
     srcnn-x2) run srcnn-x2 --arch srcnn --init models/srcnn.pt --scales 2 --iterations 9000 \

@@ -76,7 +76,8 @@ def _add_evaluate_parser(sub) -> None:
                         "median (default: clean)")
     e.add_argument("--weights", choices=["auto", "clean", "robust"], default="auto",
                    help="auto: robust weights (where a model has them) for the JPEG "
-                        "protocols, as for a lossy film; clean or robust: always")
+                        "protocols and for noisy inputs, as for such a film in the app; "
+                        "clean or robust: always")
     e.add_argument("--out", default="evaluation", help="output folder")
     e.add_argument("--limit", type=int, default=None, help="at most N films (per dataset order)")
     e.add_argument("--crop", type=int, default=None,
@@ -266,7 +267,8 @@ def _add_enhance_parser(sub) -> None:
                    help="tile size in pixels (default: 1024 on the CPU, 2048 on a GPU)")
     e.add_argument("--weights", choices=["auto", "clean", "robust"], default=None,
                    help="auto (default): the model's robust weights for a lossy-compressed "
-                        "film (JPEG, DICOM lossy), where it has them; clean or robust: always")
+                        "(JPEG, DICOM lossy) or noisy film, where it has them; clean or "
+                        "robust: always")
     e.add_argument("--self-ensemble", action="store_true",
                    help="average the network over the 8 rotations and flips of the film "
                         "(8x the time; see the model card for what it gains)")

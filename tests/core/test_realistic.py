@@ -14,13 +14,13 @@ from PIL import Image
 from scipy import ndimage
 
 from tests.support.model_factory import TINY_KWARGS, make_models_dir, tiny_model
-from xrayview.core.enhance.pipeline import enhance
+from xrayview.core.enhance.pipeline import enhance, robust_reason
 from xrayview.core.enhance.recipe import REFERENCE_PROTOCOLS, Recipe, RecipeError, Reference
 from xrayview.core.generators import drain
 from xrayview.core.models import registry
 from xrayview.core.quality.degrade import downscale, low_resolution_pair
 from xrayview.core.quality.metrics import blockiness
-from xrayview.core.quality.noise import estimate_noise
+from xrayview.core.quality.noise import estimate_noise, is_noisy, noise_sigma
 from xrayview.core.quality.realistic import (
     PROTOCOLS,
     degrade_low_resolution,
@@ -141,6 +141,11 @@ def _add_variant(root, name, scale, seed):
     (root / "manifest.json").write_text(json.dumps(data))
 
 
+def _smooth_film(n: int) -> np.ndarray:
+    yy, xx = np.mgrid[0:n, 0:n] / n
+    return ndimage.gaussian_filter(0.2 + 0.6 * xx * (1 - 0.5 * yy), 2).astype(np.float32)
+
+
 def test_scale_specific_weights_serve_only_their_scale(tmp_path, monkeypatch):
     root = make_models_dir(tmp_path / "models")
     _add_variant(root, registry.scale_variant("vdsr", 4), 4, seed=9)
@@ -152,7 +157,7 @@ def test_scale_specific_weights_serve_only_their_scale(tmp_path, monkeypatch):
     assert registry.weights_for("vdsr") == "vdsr"
     at4 = registry.load_model("vdsr", scale=4)
     assert at4.weights_name == "vdsr-x4" and registry.load_model("vdsr", scale=2).weights_name == "vdsr"
-    film = np.random.default_rng(6).random((40, 40)).astype(np.float32)
+    film = _smooth_film(40)  # noiseless: a noisy film would get the robust weights
     x4 = drain(enhance(film, Recipe(model="vdsr", scale=4), "cpu"))
     x2 = drain(enhance(film, Recipe(model="vdsr", scale=2), "cpu"))
     assert x4.weights["vdsr"] == at4.weights_sha256 != x2.weights["vdsr"]
@@ -169,7 +174,7 @@ def test_robust_weights_serve_lossy_films_when_asked_or_automatically(tmp_path, 
     assert registry.weights_for("vdsr", 4) == "vdsr-x4"
     # a lossy film at x4 gets the cross-scale weights, not the clean x4 ones
     assert registry.weights_for("vdsr", 4, robust=True) == "vdsr"
-    film = np.random.default_rng(7).random((40, 40)).astype(np.float32)
+    film = _smooth_film(40)  # noiseless: "auto" on it is decided by ``lossy`` alone
     runs = {(w, lossy): drain(enhance(film, Recipe(model="vdsr", scale=2, weights=w), "cpu",
                                       lossy=lossy, measure=False))
             for w in ("auto", "clean", "robust") for lossy in (False, True)}
@@ -184,6 +189,60 @@ def test_robust_weights_serve_lossy_films_when_asked_or_automatically(tmp_path, 
     assert jpeg.recipe.weights == "robust"
     with pytest.raises(RecipeError, match="weights must be one of"):
         Recipe(model="vdsr", scale=2, weights="sharp")
+
+
+@pytest.mark.parametrize("sigma", [0.002, 0.0055, 0.02])
+def test_noise_sigma_measures_white_noise_on_a_smooth_film(sigma):
+    film = _smooth_film(256)
+    assert noise_sigma(film) < 1e-4
+    noisy = film + sigma * np.random.default_rng(4).standard_normal(film.shape)
+    assert noise_sigma(noisy) == pytest.approx(sigma, rel=0.1)
+    assert noise_sigma(noisy[:101, :77]) == pytest.approx(sigma, rel=0.25)  # odd sides
+
+
+@pytest.mark.parametrize("shape", [(1, 40), (40,), (3, 4, 4), (0, 0)])
+def test_noise_sigma_refuses_what_is_not_a_film(shape):
+    with pytest.raises(ValueError, match="noise estimation needs an"):
+        noise_sigma(np.zeros(shape))
+
+
+def test_the_noisy_protocol_and_the_clean_one_fall_on_either_side_of_the_threshold():
+    """The evaluation's noisy protocol (the corpus median noise) reads as noisy, its
+    clean bicubic low-resolution film as clean."""
+    hr = _smooth_film(256)
+    assert not is_noisy(protocol_low_resolution(hr, 2, "clean"))
+    assert is_noisy(protocol_low_resolution(hr, 2, "noisy", seed=3))
+
+
+def test_auto_weights_route_a_noisy_film_to_the_robust_weights(tmp_path, monkeypatch):
+    root = make_models_dir(tmp_path / "models")
+    _add_variant(root, "vdsr-x2-robust", 2, seed=11)
+    monkeypatch.setenv(registry.MODELS_ENV, str(root))
+    smooth = _smooth_film(64)
+    noisy = np.clip(smooth + 0.02 * np.random.default_rng(5).standard_normal(smooth.shape),
+                    0, 1).astype(np.float32)
+
+    def ran(film, weights="auto", model="vdsr", **ref):
+        reference = Reference(**ref) if ref else None
+        out = drain(enhance(film, Recipe(model=model, scale=2, weights=weights,
+                                         reference=reference), "cpu", measure=False))
+        return out.recipe.weights, out.weights.get("vdsr")
+
+    robust_sha = registry.load_model("vdsr-x2-robust").weights_sha256
+    assert ran(noisy) == ("robust", robust_sha)
+    assert ran(smooth)[0] == "clean" and ran(smooth)[1] != robust_sha
+    assert ran(noisy, "clean")[0] == "clean"  # the user's choice is never overridden
+    # reference mode decides on the degraded input the network sees
+    assert ran(smooth, protocol="noisy", seed=2)[0] == "robust"
+    assert ran(smooth, protocol="clean")[0] == "clean"
+    # bicubic has no weights: nothing to route, and nothing measured
+    assert ran(noisy, model=registry.BICUBIC)[1] is None
+    # the one-line description (DICOM DerivationDescription, status line) says why
+    text = drain(enhance(noisy, Recipe(model="vdsr", scale=2), "cpu")).description
+    assert "(robust weights, noisy film: noise sigma 0.0" in text and robust_sha[:16] in text
+    assert robust_reason(Recipe(model="vdsr", scale=2), lossy=True) == "lossy-compressed film"
+    assert robust_reason(Recipe(model="vdsr", scale=2, weights="robust"), False) == "asked for"
+    assert robust_reason(Recipe(model="vdsr", scale=2), False, smooth) == ""
 
 
 def test_lossy_films_are_recognised(tmp_path):

@@ -347,13 +347,17 @@ def test_divergence_rule_check_box_reaches_the_recipe(models_window):
         "the divergence rule (step change 2.0e-02 > previous step's 1.0e-02)"
 
 
-def test_a_lossy_film_runs_the_robust_weights(models, models_window, qtbot, small_film):
-    """A JPEG-sourced film gets the model's robust weights for its scale; a PNG does not."""
+def test_lossy_or_noisy_films_run_the_robust_weights_unless_the_user_says(
+        models, models_window, qtbot, small_film):
+    """"Automatic" weights: a JPEG-sourced or a noisy film gets the model's robust weights
+    for its scale and the status line says why; a smooth PNG does not; the Weights choice
+    overrides both ways and is remembered."""
     import dataclasses
     import hashlib
     import json
 
     import torch
+    from scipy import ndimage
 
     from tests.support.model_factory import TINY_KWARGS, tiny_model
 
@@ -364,12 +368,31 @@ def test_a_lossy_film_runs_the_robust_weights(models, models_window, qtbot, smal
                                         "kwargs": TINY_KWARGS["vdsr"], "scales": [2],
                                         "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     (models / "manifest.json").write_text(json.dumps(data))
-    win = models_window
-    ran = {}
-    for fmt in ("PNG", "JPEG"):
-        _setup(win, dataclasses.replace(small_film, source_format=fmt))
-        result = _run(win, qtbot)
-        ran[fmt] = (result.recipe.weights, result.weights["vdsr"])
     robust_sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    assert ran["JPEG"] == ("robust", robust_sha)
-    assert ran["PNG"][0] == "clean" and ran["PNG"][1] != robust_sha
+    smooth = dataclasses.replace(small_film, pixels=ndimage.gaussian_filter(
+        small_film.pixels, 3).astype(np.float32))  # small_film itself carries noise
+    win = models_window
+    messages = []
+    win.statusBar().messageChanged.connect(messages.append)
+    ran = {}
+    for name, film, weights in (("smooth PNG", smooth, "auto"),
+                                ("smooth JPEG", dataclasses.replace(smooth, source_format="JPEG"),
+                                 "auto"),
+                                ("noisy PNG", small_film, "auto"),
+                                ("noisy PNG, clean chosen", small_film, "clean"),
+                                ("smooth PNG, robust chosen", smooth, "robust")):
+        _setup(win, film)
+        win.panel.weights_combo.setCurrentIndex(win.panel.weights_combo.findData(weights))
+        result = _run(win, qtbot)
+        ran[name] = (result.recipe.weights, result.weights["vdsr"] == robust_sha)
+        if name == "noisy PNG":
+            assert any("robust weights, noisy film: noise sigma" in m for m in messages)
+        if name == "smooth JPEG":
+            assert any("robust weights, lossy-compressed film" in m for m in messages)
+    assert ran == {"smooth PNG": ("clean", False), "smooth JPEG": ("robust", True),
+                   "noisy PNG": ("robust", True), "noisy PNG, clean chosen": ("clean", False),
+                   "smooth PNG, robust chosen": ("robust", True)}
+    win._remember_choices()
+    win.panel.weights_combo.setCurrentIndex(0)
+    win._restore_choices()
+    assert win.panel.weights_combo.currentData() == "robust"

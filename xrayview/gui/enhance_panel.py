@@ -1,4 +1,5 @@
-"""EnhancePanel: the form for an enhancement run (model, scale, dehazing, device, run).
+"""EnhancePanel: the form for an enhancement run (model, scale, weights, dehazing, device,
+run).
 
 Models (from the registry) without trained weights are listed but disabled, with a
 tooltip saying why. The panel only collects settings (as a ``Recipe``) and shows
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 
 PRECISION_CHOICES = {"auto": "Automatic (bf16 where faster)", "fp32": "fp32 (exact)",
                      "bf16": "bf16 (where native)"}
+WEIGHTS_CHOICES = {"auto": "Automatic (robust for noisy or JPEG films)",
+                   "clean": "Clean (sharpest on noise-free films)",
+                   "robust": "Robust (noise and compression)"}
 
 @dataclass(frozen=True)
 class PanelSettings:
@@ -50,6 +54,7 @@ class PanelSettings:
     diverging: bool = True
     epsilon: float = StopRule.epsilon  # convergence rule; 0: off
     precision: str = "auto"  # a mode of core.device.autocast_dtype
+    weights: str = "auto"  # a key of WEIGHTS_CHOICES (Recipe.weights)
 
     def recipe(self) -> Recipe:
         """The pipeline recipe of these settings (the threshold explicit, as shown)."""
@@ -59,7 +64,7 @@ class PanelSettings:
                             diverging=self.diverging) \
             if self.dehaze else None
         return Recipe(model=self.model, scale=self.scale, dehazing=dehazing,
-                      precision=self.precision,
+                      precision=self.precision, weights=self.weights,
                       reference=Reference(veil=self.veil) if self.reference_mode else None)
 
 
@@ -102,6 +107,15 @@ class EnhancePanel(QWidget):
         self.precision_combo.setToolTip(
             "Automatic: bfloat16 on GPUs, and on CPUs with native bfloat16 where a one-time "
             "probe finds it faster; fp32 is exact; bf16 forces bfloat16 where it is native")
+
+        self.weights_combo = QComboBox()
+        for mode, text in WEIGHTS_CHOICES.items():
+            self.weights_combo.addItem(text, mode)
+        self.weights_combo.setToolTip(
+            "Which trained weights run. Automatic: the robust ones (trained on JPEG "
+            "compression and noise) for a lossy-compressed film or one whose measured noise "
+            "is above the corpus's clean level, else the clean ones; the status line says "
+            "which ran and why. Models without robust weights at a scale run their own.")
 
         self.dehaze_check = QCheckBox("Dehazing")
         self.steps_spin = QSpinBox(minimum=1, maximum=100, value=5)
@@ -154,6 +168,7 @@ class EnhancePanel(QWidget):
         form = QFormLayout()
         form.addRow("Model", self.model_combo)
         form.addRow("Scale", self.scale_spin)
+        form.addRow("Weights", self.weights_combo)
         form.addRow("Device", self.device_combo)
         form.addRow("Precision", self.precision_combo)
         dehaze_box = QGroupBox("Dehazing")
@@ -271,7 +286,8 @@ class EnhancePanel(QWidget):
             rollback=self.rollback_check.isChecked(),
             diverging=self.diverging_check.isChecked(),
             epsilon=self.epsilon_spin.value() if self.converge_check.isChecked() else 0.0,
-            precision=self.precision_combo.currentData())
+            precision=self.precision_combo.currentData(),
+            weights=self.weights_combo.currentData())
 
     def recipe(self) -> Recipe:
         """The current choices as a pipeline recipe."""

@@ -185,7 +185,7 @@ class MainWindow(QMainWindow):
 
     # -- the user's choices that outlive a film and a session ------------------------------
     def _restore_choices(self) -> None:
-        """Model, scale, precision and dehazing as the user last chose them."""
+        """Model, scale, weights, precision and dehazing as the user last chose them."""
         p, st = self.panel, self._settings
         model = str(st.value("enhance/model", ""))
         if model and p.model_enabled(model):
@@ -193,15 +193,16 @@ class MainWindow(QMainWindow):
         scale = st.value("enhance/scale", None)
         if scale is not None and str(scale).isdigit():
             p.scale_spin.setValue(int(scale))
-        index = p.precision_combo.findData(str(st.value("enhance/precision", "auto")))
-        p.precision_combo.setCurrentIndex(max(index, 0))
+        for combo, key in ((p.precision_combo, "precision"), (p.weights_combo, "weights")):
+            combo.setCurrentIndex(max(combo.findData(str(st.value(f"enhance/{key}", "auto"))),
+                                      0))
         if not p.dehaze_reason:
             p.dehaze_check.setChecked(st.value("enhance/dehazing", False, type=bool))
 
     def _remember_choices(self) -> None:
         s = self.panel.settings()
         for key, value in (("model", s.model), ("scale", s.scale), ("precision", s.precision),
-                           ("dehazing", s.dehaze)):
+                           ("weights", s.weights), ("dehazing", s.dehaze)):
             self._settings.setValue(f"enhance/{key}", value)
 
     # -- reading-room display -----------------------------------------------------------

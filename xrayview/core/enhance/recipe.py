@@ -93,8 +93,9 @@ class Recipe:
     ``tile``/``batch``: tiled inference (None = the device's default, which gives the same
     pixels); ``precision``: "auto", "fp32" or "bf16" (``core.device.autocast_dtype``);
     ``self_ensemble``: average the network over the 8 rotations/flips;
-    ``weights``: "auto" (the robust weights for a lossy-compressed film, where the model
-    has them; ``registry.weights_for``), "clean" or "robust";
+    ``weights``: "auto" (the robust weights for a lossy-compressed or noisy film, where
+    the model has them; ``pipeline.wants_robust``, ``registry.weights_for``), "clean" or
+    "robust";
     ``reference``: reference-mode degradation, or None. The recipe an enhancement reports
     as run names the weights and the precision that actually ran ("auto" resolved).
     """

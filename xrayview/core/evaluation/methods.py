@@ -55,7 +55,8 @@ def method_recipe(method: Method, scale: int, veil: float = 0.0, seed: int = 0,
                   protocol: str = "clean", weights: str = "auto") -> Recipe:
     """The reference-mode recipe of ``method`` at ``scale`` under the evaluation
     ``protocol`` (``Reference``; fp32, for reproducibility) with ``weights`` ("auto":
-    robust weights for the JPEG protocols, as for a lossy film)."""
+    robust weights for the JPEG protocols and for noisy inputs, as in the app:
+    ``pipeline.wants_robust``)."""
     return Recipe(model=method.model, scale=scale, precision="fp32", weights=weights,
                   self_ensemble=method.self_ensemble,
                   dehazing=Dehazing() if method.dehaze else None,

@@ -166,9 +166,9 @@ def weights_for(name: str, scale: int | None = None, root: Path | None = None,
                 robust: bool = False) -> str:
     """The manifest entry that serves model ``name`` at ``scale``: for a clean film its
     scale-specific weights ("vdsr-x4", trained on the clean bicubic protocol at that
-    scale) when listed; with ``robust`` (a lossy-compressed film) its robust weights for
+    scale) when listed; with ``robust`` (a lossy-compressed or noisy film) its robust weights for
     that scale ("vdsr-x2-robust", trained on realistic degradations) when listed; else
-    ``name``'s own (trained across scales). A lossy film never gets the clean per-scale
+    ``name``'s own (trained across scales). Such a film never gets the clean per-scale
     weights: they sharpen its JPEG blocks (x4 VDSR on films saved at JPEG quality 75,
     central 512 px of the 38 test films: -0.23 dB under bicubic against -0.06 for the
     cross-scale weights; SRCNN x2: -0.35 against -0.07). A network trained for one scale

@@ -14,6 +14,11 @@ Model: a pixel of true value x in [0, 1] is observed as ``x + sqrt(a·x + b)·n`
 
 Edges and texture still inflate the estimate a little, so it is an upper bound of the
 film's noise; that is the safe side for a training degradation.
+
+``noise_sigma`` is the quick single-number measure the pipeline routes on (``is_noisy``):
+Donoho and Johnstone's robust estimator, the median absolute finest-scale diagonal Haar
+coefficient / 0.6745 (what scikit-image's ``restoration.estimate_sigma`` computes with
+PyWavelets, which the core does not need for four lines).
 """
 
 from __future__ import annotations
@@ -25,6 +30,14 @@ BLOCK = 16
 _BINS = 12
 _MIN_BLOCKS = 20
 _PERCENTILE = 10.0
+
+# Above this ``noise_sigma`` (about 1.4 grey levels of 255) a film counts as noisy and
+# "auto" weights run the robust ones (``core.enhance.pipeline.wants_robust``). Chosen on
+# the validation split (central 512 px of its 38 films, x2 and x4, clean and noisy
+# protocols; scripts/choose_noise_threshold.py): it maximises the mean VDSR gain over both
+# protocols (x2: clean +0.85, noisy -0.04 dB, against +1.02 / -1.37 with the clean weights
+# everywhere; 8 of 38 clean inputs routed, no noisy one missed; the best at x4 was 0.0056).
+NOISY_SIGMA = 0.0055
 
 
 def _block_stats(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -64,6 +77,27 @@ def estimate_noise(img: np.ndarray) -> tuple[float, float]:
     design = np.stack([np.asarray(xs), np.ones(len(xs))], 1)
     (a, b), _ = optimize.nnls(design, np.asarray(ys))
     return float(a), float(b)
+
+
+def noise_sigma(img: np.ndarray) -> float:
+    """Standard deviation of white noise in ``img`` (float (H, W) in [0, 1], at least 2 x 2):
+    median |finest diagonal Haar detail| / 0.6745 (module docstring). Anatomy adds a little;
+    a flat noiseless film gives 0."""
+    x = np.asarray(img, dtype=np.float32)  # no copy of a float32 film; float32 suffices
+    if x.ndim != 2 or min(x.shape) < 2:
+        raise ValueError(f"noise estimation needs an (H, W) film of at least 2 pixels a "
+                         f"side, got shape {x.shape}")
+    h, w = x.shape[0] // 2 * 2, x.shape[1] // 2 * 2
+    detail = x[0:h:2, 0:w:2] - x[0:h:2, 1:w:2]
+    detail -= x[1:h:2, 0:w:2]
+    detail += x[1:h:2, 1:w:2]
+    return float(np.median(np.abs(detail, out=detail))) / 2 / 0.6745
+
+
+def is_noisy(img: np.ndarray) -> bool:
+    """Whether ``img`` (float (H, W) in [0, 1]) carries more noise than ``NOISY_SIGMA``:
+    the clean super-resolution weights would sharpen it (module docstring)."""
+    return noise_sigma(img) > NOISY_SIGMA
 
 
 def add_poisson_gaussian(x, a, b, noise):

@@ -80,6 +80,9 @@ def _add_evaluate_parser(sub) -> None:
                         "clean or robust: always")
     e.add_argument("--out", default="evaluation", help="output folder")
     e.add_argument("--limit", type=int, default=None, help="at most N films (per dataset order)")
+    e.add_argument("--films", nargs="+", default=None, metavar="FILM",
+                   help="only these films of the subset (paths as in the split file, e.g. "
+                        "nih-chestxray14/00006072_000.png)")
     e.add_argument("--crop", type=int, default=None,
                    help="score the central N x N region of each film (full resolution)")
     e.add_argument("--figures", type=int, default=3, help="comparison figures to draw")

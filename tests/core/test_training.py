@@ -216,9 +216,17 @@ def test_evaluate_command_end_to_end(tiny_corpus, tmp_path, monkeypatch, capsys)
     only = tmp_path / "dehaze_only"
     assert main([*args, str(only), "--scales", "--dehaze-strengths", "0.5"]) == 0
     assert (only / "dehaze.md").is_file() and not (only / "per_film.csv").exists()
+    # a chosen subset of the films, by the split's paths
+    chosen = sorted({r["film"] for r in rows})[:2]
+    some = tmp_path / "some"
+    assert main([*args, str(some), "--scales", "2", "--methods", "vdsr", "--figures", "0",
+                 "--films", *chosen]) == 0
+    assert sorted({r["film"] for r in csv.DictReader(open(some / "per_film.csv",
+                                                           encoding="utf-8"))}) == chosen
     capsys.readouterr()
     for bad, message in ((["--scales", "5"], "--scales"),
-                         (["--scales", "--dehaze-strengths"], "nothing to evaluate")):
+                         (["--scales", "--dehaze-strengths"], "nothing to evaluate"),
+                         (["--films", "nowhere/film.png"], "is not a film of the train subset")):
         assert main([*args, str(tmp_path / "bad"), *bad]) == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err

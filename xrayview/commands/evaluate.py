@@ -82,6 +82,11 @@ def run_evaluation(args: argparse.Namespace) -> int:
     if not data.is_dir():
         raise BadInput(f"data folder {data} does not exist.")
     files = load_split(Path(args.split))[args.subset]
+    if args.films:
+        if missing := [f for f in args.films if f not in files]:
+            raise BadInput(f"--films: {missing[0]} is not a film of the {args.subset} "
+                           f"subset of {args.split}.")
+        files = [f for f in files if f in set(args.films)]
     if args.limit:
         files = files[: args.limit]
     if bad := [s for s in args.scales if s not in (2, 3, 4)]:

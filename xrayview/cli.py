@@ -129,11 +129,13 @@ def _add_train_parser(sub) -> None:
                    help="name of checkpoints, learning curve and weights (default: --arch)")
     t.add_argument("--chunk-minutes", type=float, default=None,
                    help="stop resumably after this long (the schedule follows --iterations)")
-    t.add_argument("--degradation", choices=["bicubic", "realistic"], default="bicubic",
-                   help="super-resolution inputs: clean bicubic, or realistic (blur, "
-                        "random kernel, noise, JPEG; core.quality.realistic)")
+    t.add_argument("--degradation", choices=["bicubic", "realistic", "lossy"],
+                   default="bicubic",
+                   help="super-resolution inputs: clean bicubic, realistic (blur, random "
+                        "kernel, noise, JPEG) or lossy (random kernel, noise, JPEG: what the "
+                        "robust weights serve); core.quality.realistic")
     t.add_argument("--sr-clean-fraction", type=float, default=0.3,
-                   help="realistic: share of patches kept on the clean bicubic protocol")
+                   help="realistic, lossy: share of patches kept on the clean bicubic protocol")
     t.add_argument("--val-protocols", nargs="+", default=["clean"],
                    choices=["clean", "jpeg75", "jpeg90", "noisy"],
                    help="super-resolution validation protocols (gain per scale and protocol)")

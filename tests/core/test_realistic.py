@@ -3,6 +3,7 @@ evaluation protocols, blockiness and per-scale weights in the registry."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
@@ -22,10 +23,13 @@ from xrayview.core.quality.degrade import downscale, low_resolution_pair
 from xrayview.core.quality.metrics import blockiness
 from xrayview.core.quality.noise import estimate_noise, is_noisy, noise_sigma
 from xrayview.core.quality.realistic import (
+    KERNEL_NAMES,
+    PROFILES,
     PROTOCOLS,
     degrade_low_resolution,
     jpeg,
     protocol_low_resolution,
+    quantise8,
     realistic_pair,
 )
 from xrayview.core.quality.resample import resample_matrix, resize
@@ -80,6 +84,25 @@ def test_realistic_pairs_are_valid_seeded_and_not_all_clean():
     assert bool((per_patch > 1e-3).all())  # every patch took some degradation
     lr = degrade_low_resolution(hr[:1], 4, np.random.default_rng(1))
     assert lr.shape == (1, 1, 12, 12)
+
+
+def test_the_lossy_mixture_is_eight_bit_unblurred_and_named():
+    hr = torch.rand(2, 1, 48, 48, generator=torch.Generator().manual_seed(1))
+    gen = np.random.default_rng(3)
+    lossy = PROFILES["lossy"]
+    outs = [degrade_low_resolution(hr[:1], 2, gen, lossy) for _ in range(12)]
+    assert all(torch.equal(lr, quantise8(lr)) for lr in outs)  # always 8-bit
+    assert len({lr.numpy().tobytes() for lr in outs}) > 6  # random per draw
+    # with noise and JPEG off, what is left is a plain downscale by one of the kernels
+    quiet = dataclasses.replace(lossy, noise=0.0, jpeg=0.0, quantise=0.0)
+    for seed in range(4):
+        lr = degrade_low_resolution(hr[:1], 2, np.random.default_rng(seed), quiet)
+        assert any(torch.allclose(lr, resize(hr[:1], (24, 24), k).clamp(0, 1), atol=1e-6)
+                   for k in KERNEL_NAMES)
+    pair = realistic_pair(hr, 2, np.random.default_rng(5), 0.0, "lossy")
+    assert pair.shape == hr.shape and not torch.equal(pair, low_resolution_pair(hr, 2))
+    with pytest.raises(ValueError, match="unknown degradation profile"):
+        realistic_pair(hr, 2, gen, profile="smooth")
 
 
 def test_jpeg_rounds_to_eight_bits_and_codes_blocks():

@@ -20,6 +20,13 @@ second pass           0.2          blur σ ~ U(0.2, 0.8), noise at half the leve
 8-bit quantisation    0.5          round to 1/255 (always before and after a JPEG)
 ====================  ===========  ==========================================================
 
+``profile="lossy"`` is the mixture of what the robust weights serve (lossy-compressed
+and noisy films, ``registry.weights_for``): no blur and no second pass; the random kernel;
+noise with probability 0.5 at levels drawn log-uniformly from a tenth of the median film's
+to the maxima below (so the common, low levels are not rare); JPEG with probability 0.7 at
+quality U{50..95}; always 8-bit. The "realistic" mixture spends most of its patches on
+combinations no film routed to those weights has (blur, second passes).
+
 A share ``clean_fraction`` of the patches keeps the clean protocol (antialiased bicubic
 downscale, nothing else) so the model does not lose what it gains there. The blur is mild
 on purpose: a first campaign chunk with blur half the time and σ up to 1.2·s/2 taught x2
@@ -42,6 +49,7 @@ then 8-bit).
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -57,6 +65,25 @@ NOISE_B_MAX = 1.1e-4
 NOISY_PROTOCOL = (3.5e-5, 5.6e-6)  # (a, b) of the median train film (model card)
 PROTOCOLS = ("clean", "jpeg75", "jpeg90", "noisy")
 KERNEL_NAMES = tuple(KERNELS)
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """Probabilities of the steps of ``degrade_low_resolution`` (module docstring)."""
+
+    blur: float = 0.25
+    noise: float = 0.4
+    jpeg: float = 0.6
+    second_pass: float = 0.2
+    quantise: float = 0.5
+    noise_log_uniform: bool = False  # levels log-uniform from a tenth of NOISY_PROTOCOL
+
+
+PROFILES = {
+    "realistic": Mixture(),
+    "lossy": Mixture(blur=0.0, noise=0.5, jpeg=0.7, second_pass=0.0, quantise=1.0,
+                     noise_log_uniform=True),
+}
 
 
 def _u(gen: np.random.Generator, lo: float, hi: float) -> float:
@@ -108,40 +135,55 @@ def _random_blur(x: torch.Tensor, gen: np.random.Generator, scale: int) -> torch
     return blur(x, k)
 
 
-def _random_noise(x: torch.Tensor, gen: np.random.Generator, level: float = 1.0) -> torch.Tensor:
-    a, b = _u(gen, 0, NOISE_A_MAX) * level, _u(gen, 0, NOISE_B_MAX) * level
+def _log_u(gen: np.random.Generator, lo: float, hi: float) -> float:
+    return float(np.exp(gen.uniform(np.log(lo), np.log(hi))))
+
+
+def _random_noise(x: torch.Tensor, gen: np.random.Generator, level: float = 1.0,
+                  log_uniform: bool = False) -> torch.Tensor:
+    if log_uniform:
+        a = _log_u(gen, NOISY_PROTOCOL[0] / 10, NOISE_A_MAX) * level
+        b = _log_u(gen, NOISY_PROTOCOL[1] / 10, NOISE_B_MAX) * level
+    else:
+        a, b = _u(gen, 0, NOISE_A_MAX) * level, _u(gen, 0, NOISE_B_MAX) * level
     n = torch.from_numpy(gen.standard_normal(x.shape).astype(np.float32))
     return add_poisson_gaussian(x, a, b, n)
 
 
-def degrade_low_resolution(hr: torch.Tensor, scale: int, gen: np.random.Generator) -> torch.Tensor:
+def degrade_low_resolution(hr: torch.Tensor, scale: int, gen: np.random.Generator,
+                           mixture: Mixture = PROFILES["realistic"]) -> torch.Tensor:
     """One patch (1, 1, H, W) in [0, 1], H and W multiples of ``scale`` -> its randomly
-    degraded low-resolution copy (1, 1, H/s, W/s) in [0, 1] (table in the module docstring)."""
+    degraded low-resolution copy (1, 1, H/s, W/s) in [0, 1] (table in the module docstring;
+    the step probabilities from ``mixture``)."""
     h, w = hr.shape[-2:]
     x = hr
-    if gen.random() < 0.25:
+    if gen.random() < mixture.blur:
         x = _random_blur(x, gen, scale)
     if scale > 1:
         x = resize(x, (h // scale, w // scale), KERNEL_NAMES[int(gen.integers(len(KERNEL_NAMES)))])
-    passes = 2 if gen.random() < 0.2 else 1
+    passes = 2 if gen.random() < mixture.second_pass else 1
     for p in range(passes):
         if p == 1:
             x = blur(x, gaussian_kernel(*(2 * [_u(gen, 0.2, 0.8)]), 0.0))
-        if gen.random() < 0.4:
-            x = _random_noise(x, gen, 1.0 if p == 0 else 0.5)
-        if gen.random() < 0.6:
+        if gen.random() < mixture.noise:
+            x = _random_noise(x, gen, 1.0 if p == 0 else 0.5, mixture.noise_log_uniform)
+        if gen.random() < mixture.jpeg:
             x = jpeg(x, int(gen.integers(50, 96)))
-    if gen.random() < 0.5:
+    if gen.random() < mixture.quantise:
         x = quantise8(x)
     return x.clamp(0, 1)
 
 
 def realistic_pair(hr: torch.Tensor, scale: int, gen: np.random.Generator,
-                   clean_fraction: float = 0.3) -> torch.Tensor:
+                   clean_fraction: float = 0.3, profile: str = "realistic") -> torch.Tensor:
     """Training inputs for ``hr`` float32 (N, 1, H, W) in [0, 1] (CPU), H and W multiples
-    of ``scale``: each patch degraded independently (``degrade_low_resolution``, or the
-    clean protocol with probability ``clean_fraction``), then bicubic pre-upsampled.
-    Returns float32 (N, 1, H, W) in [0, 1]."""
+    of ``scale``: each patch degraded independently (``degrade_low_resolution`` with the
+    mixture ``PROFILES[profile]``, or the clean protocol with probability
+    ``clean_fraction``), then bicubic pre-upsampled. Returns float32 (N, 1, H, W) in [0, 1].
+    ValueError for an unknown profile."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown degradation profile {profile!r}; one of {', '.join(PROFILES)}")
+    mixture = PROFILES[profile]
     h, w = hr.shape[-2:]
     out = torch.empty_like(hr)
     for i in range(hr.shape[0]):
@@ -149,7 +191,7 @@ def realistic_pair(hr: torch.Tensor, scale: int, gen: np.random.Generator,
         if gen.random() < clean_fraction:
             lr = downscale(patch, scale) if scale > 1 else patch
         else:
-            lr = degrade_low_resolution(patch, scale, gen)
+            lr = degrade_low_resolution(patch, scale, gen, mixture)
         out[i:i + 1] = upscale(lr, scale, size=(h, w)) if scale > 1 else lr
     return out.clamp_(0, 1)
 

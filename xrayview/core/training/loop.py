@@ -16,9 +16,9 @@ validation scores the last iterate.
 Super-resolution batches: uint16 patches of ``patch`` pixels (a multiple of 12, so every
 scale in {2, 3, 4} divides it) are degraded on the fly (``degrade.low_resolution_pair``,
 one random scale per batch), flipped/rotated, and the L1 loss is taken over the patch
-less a ``loss_border`` frame. With ``degradation="realistic"`` the inputs come from
-``core.quality.realistic`` (blur, random kernel, noise, JPEG) instead, and validation
-reports the gain per scale and evaluation protocol (``validate_protocols``).
+less a ``loss_border`` frame. With ``degradation="realistic"`` or ``"lossy"`` the inputs
+come from ``core.quality.realistic`` (that mixture of blur, random kernel, noise, JPEG)
+instead, and validation reports the gain per scale and evaluation protocol (``validate_protocols``).
 Campaigns: ``init`` warm-starts, ``chunk_minutes`` ends a run resumably, ``resume``
 continues it exactly (checkpoints carry the random states; see ``train``).
 """
@@ -40,7 +40,8 @@ import torch.nn.functional as F
 
 from xrayview.core.training.dataset import PatchBank, extract_film_views, extract_patches, load_split
 from xrayview.core.quality.degrade import low_resolution_pair, upscale
-from xrayview.core.quality.realistic import PROTOCOLS, protocol_low_resolution, realistic_pair
+from xrayview.core.quality.realistic import (PROFILES, PROTOCOLS, protocol_low_resolution,
+                                             realistic_pair)
 from xrayview.core.quality.veils import VEIL_FAMILIES, veil_mixture_batch
 from xrayview.core.device import autocast_dtype, pick_device
 from xrayview.core.models import registry
@@ -77,8 +78,9 @@ class TrainConfig:
     clean_fraction: float = 0.2  # dehazer: share of training views left unveiled
     unroll: int = 1  # dehazer: loss over this many successive applications (>= 1)
     kwargs: dict = field(default_factory=dict)
-    # super-resolution inputs: "bicubic" (clean protocol only) or "realistic"
-    # (core.quality.realistic: blur, random kernel, noise, JPEG; sr_clean_fraction clean)
+    # super-resolution inputs: "bicubic" (clean protocol only), "realistic" or "lossy"
+    # (core.quality.realistic.PROFILES: blur, random kernel, noise, JPEG;
+    # sr_clean_fraction clean)
     degradation: str = "bicubic"
     sr_clean_fraction: float = 0.3
     init: str | None = None  # warm start: a weights file (state_dict) when not resuming
@@ -130,8 +132,8 @@ def _degrade(arch: str, hr: torch.Tensor, scale: int, gen: torch.Generator,
 
             return veil_batch(hr, generator=gen, clean_fraction=clean_fraction)
         return veil_mixture_batch(hr, gen, clean_fraction, tuple(families))
-    if degradation == "realistic":
-        return realistic_pair(hr, scale, rng, sr_clean_fraction)
+    if degradation in PROFILES:
+        return realistic_pair(hr, scale, rng, sr_clean_fraction, degradation)
     return low_resolution_pair(hr, scale)
 
 
@@ -251,8 +253,8 @@ def _check(cfg: TrainConfig) -> None:
         raise ValueError("clean_fraction must be in [0, 1)")
     if cfg.unroll < 1:
         raise ValueError("unroll must be at least 1")
-    if cfg.degradation not in ("bicubic", "realistic"):
-        raise ValueError("degradation must be 'bicubic' or 'realistic'")
+    if cfg.degradation != "bicubic" and cfg.degradation not in PROFILES:
+        raise ValueError(f"degradation must be 'bicubic' or one of {', '.join(PROFILES)}")
     if not cfg.veil_families or set(cfg.veil_families) - set(VEIL_FAMILIES):
         raise ValueError(f"veil_families must be some of {VEIL_FAMILIES}")
     unknown = set(cfg.val_protocols) - set(PROTOCOLS)

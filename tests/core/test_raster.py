@@ -180,3 +180,16 @@ def test_unsupported_tiff_sample_types_are_called_unsupported(tmp_path, dtype, k
     tifffile.imwrite(tmp_path / "s.tif", np.zeros((4, 4), dtype))
     with pytest.raises(UnsupportedFilmError, match=kind):
         load_film(tmp_path / "s.tif")
+
+
+@pytest.mark.parametrize("shape", [(3, 8, 8), (8, 8, 2)])
+def test_multichannel_float_tiffs_are_called_unsupported_not_damaged(tmp_path, shape):
+    import tifffile
+
+    from xrayview.core.io import UnsupportedFilmError
+
+    tifffile.imwrite(tmp_path / "c.tif", np.zeros(shape, np.float32),
+                     photometric="minisblack", planarconfig="separate" if shape[0] == 3
+                     else "contig")
+    with pytest.raises(UnsupportedFilmError, match="channels of 32-bit floating-point"):
+        load_film(tmp_path / "c.tif")

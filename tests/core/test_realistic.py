@@ -266,6 +266,10 @@ def test_auto_weights_route_a_noisy_film_to_the_robust_weights(tmp_path, monkeyp
     assert robust_reason(Recipe(model="vdsr", scale=2), lossy=True) == "lossy-compressed film"
     assert robust_reason(Recipe(model="vdsr", scale=2, weights="robust"), False) == "asked for"
     assert robust_reason(Recipe(model="vdsr", scale=2), False, smooth) == ""
+    # a film one pixel thin cannot be measured: it is enhanced with the clean weights
+    line = noisy[:1]
+    assert robust_reason(Recipe(model="vdsr", scale=2), False, line) == ""
+    assert ran(line) == ("clean", registry.load_model("vdsr", scale=2).weights_sha256)
 
 
 def test_lossy_films_are_recognised(tmp_path):

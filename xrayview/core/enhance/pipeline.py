@@ -163,8 +163,8 @@ def robust_reason(recipe: Recipe, lossy: bool, film: np.ndarray | None = None) -
             return "JPEG protocol"
     if lossy:
         return "lossy-compressed film"
-    if film is None or recipe.model == registry.BICUBIC:
-        return ""
+    if film is None or recipe.model == registry.BICUBIC or min(film.shape) < 2:
+        return ""  # a film one pixel thin has no noise estimate: it keeps the clean weights
     sigma = noise_sigma(film)
     if sigma > NOISY_SIGMA:
         return f"noisy film: noise sigma {sigma:.4f} > {NOISY_SIGMA:g}"

@@ -218,7 +218,8 @@ _SAMPLE_FORMATS = {1: "unsigned integer", 2: "signed integer", 3: "floating-poin
 
 def _refuse_unsupported_samples(fh: BinaryIO, path: Path) -> None:
     """Raise UnsupportedFilmError when the first page's sample type is one Pillow does
-    not decode (64-bit float or integer, complex), so it is not called "damaged"."""
+    not decode (64-bit float or integer, complex, several float channels), so it is not
+    called "damaged"."""
     from PIL.TiffImagePlugin import ImageFileDirectory_v2
 
     try:
@@ -228,15 +229,21 @@ def _refuse_unsupported_samples(fh: BinaryIO, path: Path) -> None:
         fh.seek(ifd.next)
         ifd.load(fh)
         bits, sample = ifd.get(258, (1,)), ifd.get(339, (1,))
+        channels = int(ifd.get(277, 1))
     except Exception:  # noqa: BLE001 - a damaged header: the caller's error stands
         return
     bits = bits[0] if isinstance(bits, tuple) else bits
     sample = sample[0] if isinstance(sample, tuple) else sample
+    kind = _SAMPLE_FORMATS.get(sample, f"sample format {sample}")
     if bits > 32 or sample in (5, 6):
-        kind = _SAMPLE_FORMATS.get(sample, f"sample format {sample}")
         raise UnsupportedFilmError(
             f"{path.name} is a TIFF of {bits}-bit {kind} samples, which xrayview does not "
             "read (save it with 16-bit integer or 32-bit floating-point samples).")
+    if channels > 1 and (sample == 3 or bits not in (8, 16)):
+        raise UnsupportedFilmError(
+            f"{path.name} is a TIFF of {channels} channels of {bits}-bit {kind} samples, "
+            "which xrayview does not read (save it as one grey channel, or as 8- or 16-bit "
+            "RGB).")
 
 
 def _open(fh: ClampedReader, path: Path, fmt: str, frame: int, max_pixels: int,
@@ -268,7 +275,12 @@ def _open(fh: ClampedReader, path: Path, fmt: str, frame: int, max_pixels: int,
                                        f"{w} x {h} pixels.")
             if fmt == "TIFF":
                 _check_tiff_layout(im, path, quiet)
-            im.load()
+            try:
+                im.load()
+            except Exception:
+                if fmt == "TIFF":  # a layout Pillow identifies but cannot decode
+                    _refuse_unsupported_samples(fh, path)
+                raise
         except BaseException:
             im.close()
             raise

@@ -4,8 +4,6 @@ evaluation protocols, blockiness and per-scale weights in the registry."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 
 import numpy as np
 import pytest
@@ -14,7 +12,7 @@ import torch.nn.functional as F
 from PIL import Image
 from scipy import ndimage
 
-from tests.support.model_factory import TINY_KWARGS, make_models_dir, tiny_model
+from tests.support.model_factory import add_vdsr_variant, make_models_dir
 from xrayview.core.enhance.pipeline import enhance, robust_reason
 from xrayview.core.enhance.recipe import REFERENCE_PROTOCOLS, Recipe, RecipeError, Reference
 from xrayview.core.generators import drain
@@ -154,16 +152,6 @@ def test_reference_protocol_in_the_recipe_and_the_pipeline():
     assert np.abs(done.bicubic - plain.bicubic).mean() > 1e-3
 
 
-def _add_variant(root, name, scale, seed):
-    path = root / f"{name}.pt"
-    torch.save(tiny_model("vdsr", seed).state_dict(), path)
-    data = json.loads((root / "manifest.json").read_text())
-    data["models"][name] = {"arch": "vdsr", "file": path.name, "kwargs": TINY_KWARGS["vdsr"],
-                            "scales": [scale],
-                            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-    (root / "manifest.json").write_text(json.dumps(data))
-
-
 def _smooth_film(n: int) -> np.ndarray:
     yy, xx = np.mgrid[0:n, 0:n] / n
     return ndimage.gaussian_filter(0.2 + 0.6 * xx * (1 - 0.5 * yy), 2).astype(np.float32)
@@ -171,8 +159,8 @@ def _smooth_film(n: int) -> np.ndarray:
 
 def test_scale_specific_weights_serve_only_their_scale(tmp_path, monkeypatch):
     root = make_models_dir(tmp_path / "models")
-    _add_variant(root, registry.scale_variant("vdsr", 4), 4, seed=9)
-    _add_variant(root, registry.scale_variant("vdsr", 3), 2, seed=10)  # mislabelled: ignored
+    add_vdsr_variant(root, registry.scale_variant("vdsr", 4), 4, seed=9)
+    add_vdsr_variant(root, registry.scale_variant("vdsr", 3), 2, seed=10)  # mislabelled: ignored
     monkeypatch.setenv(registry.MODELS_ENV, str(root))
     assert registry.weights_for("vdsr", 4) == "vdsr-x4"
     assert registry.weights_for("vdsr", 2) == "vdsr"
@@ -188,12 +176,12 @@ def test_scale_specific_weights_serve_only_their_scale(tmp_path, monkeypatch):
 
 def test_robust_weights_serve_lossy_films_when_asked_or_automatically(tmp_path, monkeypatch):
     root = make_models_dir(tmp_path / "models")
-    _add_variant(root, "vdsr-x2-robust", 2, seed=11)
+    add_vdsr_variant(root, "vdsr-x2-robust", 2, seed=11)
     monkeypatch.setenv(registry.MODELS_ENV, str(root))
     assert registry.weights_for("vdsr", 2, robust=True) == "vdsr-x2-robust"
     assert registry.weights_for("vdsr", 2) == "vdsr"
     assert registry.weights_for("vdsr", 4, robust=True) == "vdsr"  # none for x4
-    _add_variant(root, registry.scale_variant("vdsr", 4), 4, seed=12)
+    add_vdsr_variant(root, registry.scale_variant("vdsr", 4), 4, seed=12)
     assert registry.weights_for("vdsr", 4) == "vdsr-x4"
     # a lossy film at x4 gets the cross-scale weights, not the clean x4 ones
     assert registry.weights_for("vdsr", 4, robust=True) == "vdsr"
@@ -239,7 +227,7 @@ def test_the_noisy_protocol_and_the_clean_one_fall_on_either_side_of_the_thresho
 
 def test_auto_weights_route_a_noisy_film_to_the_robust_weights(tmp_path, monkeypatch):
     root = make_models_dir(tmp_path / "models")
-    _add_variant(root, "vdsr-x2-robust", 2, seed=11)
+    add_vdsr_variant(root, "vdsr-x2-robust", 2, seed=11)
     monkeypatch.setenv(registry.MODELS_ENV, str(root))
     smooth = _smooth_film(64)
     noisy = np.clip(smooth + 0.02 * np.random.default_rng(5).standard_normal(smooth.shape),

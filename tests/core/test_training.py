@@ -302,3 +302,40 @@ def test_learning_curve_figure_draws_each_series():
     assert (31, 119, 180) in colours and (214, 39, 40) in colours  # two series drawn
     blank = np.asarray(learning_curve({}, "campaign"))
     assert len({tuple(c) for c in blank.reshape(-1, 3)}) < len(colours)
+
+
+def test_promote_campaign_judges_robust_weights_against_the_ones_they_replace(tiny_corpus,
+                                                                             tmp_path):
+    """scripts/promote_campaign.py: --checkpoint last, --judge-on, --stage; the weights
+    compared against are those of --name (the robust ones it would replace)."""
+    from tests.support.model_factory import TINY_KWARGS, add_vdsr_variant, make_models_dir
+
+    data, split_file = tiny_corpus
+    campaign = tmp_path / "campaign"
+    collect(train(TrainConfig(
+        arch="vdsr", data_dir=str(data), split_file=str(split_file), batch=2, patch=36,
+        per_film=2, val_per_film=1, val_every=2, scales=[2], mixed_precision="off",
+        kwargs=TINY_KWARGS["vdsr"], degradation="lossy", val_protocols=["clean", "jpeg75"],
+        run_name="lossy", iterations=2, out_dir=str(campaign))))
+    models = make_models_dir(tmp_path / "models")
+    add_vdsr_variant(models, "vdsr-x2-robust", 2, seed=7)
+    before = (models / "manifest.json").read_text()
+
+    def promote(*extra):
+        return subprocess.run(
+            [sys.executable, str(REPO / "scripts" / "promote_campaign.py"), "lossy", "2",
+             "--name", "vdsr-x2-robust", "--campaign", str(campaign), "--models", str(models),
+             "--data", str(data), "--threads", "1", *extra], cwd=REPO, capture_output=True,
+            text=True, env={**os.environ, "XRAYVIEW_MODELS_DIR": str(models)}, timeout=600)
+
+    bad = promote("--checkpoint", "last", "--judge-on", "noisy")
+    assert bad.returncode == 2 and "--judge-on x2/noisy was not validated" in bad.stderr
+    stage = tmp_path / "stage"
+    ok = promote("--checkpoint", "last", "--judge-on", "jpeg75", "--stage", str(stage))
+    assert ok.returncode == 0, ok.stderr
+    assert "serving now (vdsr-x2-robust)" in ok.stdout and "judged on x2/jpeg75" in ok.stdout
+    entry = json.loads((stage / "manifest.json").read_text())["models"]["vdsr-x2-robust"]
+    assert entry["training"]["campaign_run"] == "lossy" and entry["scales"] == [2]
+    assert entry["training"]["degradation"] == "lossy" and entry["training"]["iterations_run"] == 2
+    assert entry["sha256"] == sha256_file(stage / "vdsr-x2-robust.pt")
+    assert (models / "manifest.json").read_text() == before  # staging leaves models alone

@@ -48,6 +48,18 @@ def make_models_dir(root: Path, archs=("srcnn", "vdsr", "dehaze"), seed: int = 0
     return root
 
 
+def add_vdsr_variant(root: Path, name: str, scale: int, seed: int) -> None:
+    """Add tiny VDSR weights ``<name>.pt`` serving ``scale`` (e.g. "vdsr-x2-robust") to the
+    models folder ``root`` made by ``make_models_dir``."""
+    path = root / f"{name}.pt"
+    torch.save(tiny_model("vdsr", seed).state_dict(), path)
+    data = json.loads((root / "manifest.json").read_text())
+    data["models"][name] = {"arch": "vdsr", "file": path.name, "kwargs": TINY_KWARGS["vdsr"],
+                            "scales": [scale],
+                            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    (root / "manifest.json").write_text(json.dumps(data))
+
+
 # the fixtures were made with these: the code before had no robust weights, so none are
 # listed (the fixtures' crop of a real film is noisy enough that "auto" would choose them)
 FIXTURE_MODELS = ("srcnn", "vdsr", "dehaze")

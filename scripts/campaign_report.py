@@ -1,6 +1,7 @@
 """The campaign's learning curve: docs/evaluation/learning_curve.png from every run's
 models/campaign/checkpoints/<run>_curve.json (validation gain per scale and protocol
-against device-hours), plus a markdown table of each run's latest and best points.
+against device-hours; super-resolution runs above, dehazer runs below), plus a markdown
+table of each run's latest and best points.
 
 Usage: python scripts/campaign_report.py [--campaign models/campaign] [--out docs/evaluation]
 """
@@ -8,6 +9,8 @@ Usage: python scripts/campaign_report.py [--campaign models/campaign] [--out doc
 import argparse
 import json
 from pathlib import Path
+
+from PIL import Image
 
 from xrayview.core.evaluation.figures import learning_curve
 
@@ -31,9 +34,16 @@ for path in sorted(Path(args.campaign, "checkpoints").glob("*_curve.json")):
                 + points[-1].get("hardware", "") + " |")
 out = Path(args.out)
 out.mkdir(parents=True, exist_ok=True)
-learning_curve(series, "xrayview CPU training campaign (validation split)",
-               y_label="validation gain (dB): SR over bicubic, dehazer over the veiled input"
-               ).save(out / "learning_curve.png")
+dehazer = {k: v for k, v in series.items() if k.startswith("dehaze")}
+panels = [learning_curve({k: v for k, v in series.items() if k not in dehazer},
+                         "xrayview CPU training campaign (validation split): super-resolution",
+                         y_label="validation gain over bicubic (dB)"),
+          learning_curve(dehazer, "xrayview CPU training campaign (validation split): dehazer",
+                         y_label="validation gain over the veiled input (dB)")]
+figure = Image.new("RGB", (panels[0].width, sum(p.height for p in panels)), "white")
+for i, panel in enumerate(panels):
+    figure.paste(panel, (0, i * panels[0].height))
+figure.save(out / "learning_curve.png")
 table = ["| run | iteration | device-hours | latest validation gains (dB) | best (mean) | hardware |",
          "| --- | ---: | ---: | --- | --- | --- |", *rows]
 (out / "learning_curve.md").write_text("\n".join(table) + "\n")

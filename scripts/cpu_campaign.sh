@@ -15,6 +15,9 @@
 # Checkpoints (weights + Adam state + random states, ~4 MB) are committed, so the next
 # session continues; promote a run's best weights with scripts/promote_campaign.py.
 set -euo pipefail
+# the body is one braced block ending in exit, so bash has read all of it before it runs a
+# run: editing this file while a campaign runs (adding a run) cannot derail that campaign
+{
 export PYTHONUNBUFFERED=1
 PY="${PY:-.venv/bin/python}"
 DATA="${DATA:-../shared/data/cxr}"
@@ -107,3 +110,5 @@ for name in ${runs[@]}; do
     *) echo "unknown run $name" >&2; exit 2 ;;
   esac
 done
+exit
+}

@@ -104,13 +104,22 @@ _COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#
             "#e377c2"]
 
 
+_MARKERS = [
+    lambda d, x, y, r, c: d.ellipse([x - r, y - r, x + r, y + r], fill=c),
+    lambda d, x, y, r, c: d.rectangle([x - r, y - r, x + r, y + r], fill=c),
+    lambda d, x, y, r, c: d.polygon([(x, y - r - 1), (x - r - 1, y + r), (x + r + 1, y + r)],
+                                    fill=c),
+]
+
+
 def learning_curve(series: dict[str, list[tuple[float, float]]], title: str,
                    x_label: str = "device-hours (CPU thread-hours or GPU-hours)",
                    y_label: str = "validation gain over bicubic (dB)",
                    size: tuple[int, int] = (900, 520)) -> Image.Image:
     """Line plot of each named series of (x, y) points, with axes, ticks and a legend.
 
-    ``series``: label -> points (sorted by x); empty series are skipped.
+    ``series``: label -> points (sorted by x); empty series are skipped. Past the eight
+    colours, series are told apart by their markers (circle, square, triangle).
     """
     w, h = size
     left, right, top, bottom = 70, 250, 40, 50
@@ -146,12 +155,14 @@ def learning_curve(series: dict[str, list[tuple[float, float]]], title: str,
     d.text((8, 22), y_label, fill="black")
     for i, (name, s) in enumerate(sorted((k, v) for k, v in series.items() if v)):
         colour = _COLOURS[i % len(_COLOURS)]
+        marker = _MARKERS[i // len(_COLOURS) % len(_MARKERS)]
         line = [at(x, y) for x, y in s]
         if len(line) > 1:
             d.line(line, fill=colour, width=2)
         for px, py in line:
-            d.ellipse([px - 2, py - 2, px + 2, py + 2], fill=colour)
+            marker(d, px, py, 3, colour)
         ly = top + 6 + 16 * i
         d.line([w - right + 10, ly + 6, w - right + 30, ly + 6], fill=colour, width=3)
+        marker(d, w - right + 20, ly + 6, 4, colour)
         d.text((w - right + 36, ly), f"{name} ({s[-1][1]:+.2f})", fill="black")
     return im

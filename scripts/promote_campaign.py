@@ -10,8 +10,9 @@ Compares the two on the run's own validation patches and protocols
 (``loop.validate_protocols``; the decision on the mean over ``--judge-on`` protocols when
 given: robust weights are judged on the inputs they serve, not on clean ones). The
 weights compared against are those of ``--name`` when the manifest has it (e.g. the
-robust weights being replaced), else the ones serving that scale now; on a win copies the weights to models/<name>.pt and writes
-its manifest entry (scales [SCALE]; the registry then serves it at that scale only).
+robust weights being replaced), else the ones serving that scale now; on a win copies the
+weights to models/<name>.pt and writes its manifest entry (scales [SCALE]; the registry
+then serves it at that scale only).
 Exit 0 promoted, 1 not better, 2 bad input. Adds the baseline as the curve's iteration 0
 when the run was warm-started from the shipped weights and has no such point.
 ``--stage DIR`` copies the models folder to DIR and promotes there whatever the
@@ -52,10 +53,10 @@ ap.add_argument("--stage", type=Path, default=None,
 args = ap.parse_args()
 torch.set_num_threads(args.threads)
 ck_dir = Path(args.campaign, "checkpoints")
-best_path = ck_dir / f"{args.run}_{args.checkpoint}.pt"
-if not best_path.is_file():
-    sys.exit(print(f"error: no checkpoint {best_path}", file=sys.stderr) or 2)
-ck = torch.load(best_path, map_location="cpu", weights_only=True)
+ck_path = ck_dir / f"{args.run}_{args.checkpoint}.pt"
+if not ck_path.is_file():
+    sys.exit(print(f"error: no checkpoint {ck_path}", file=sys.stderr) or 2)
+ck = torch.load(ck_path, map_location="cpu", weights_only=True)
 cfg = json.loads(ck["config"])
 name = args.name or registry.scale_variant(cfg["arch"], args.scale)
 model = ARCHITECTURES[cfg["arch"]](**cfg["kwargs"])

@@ -86,7 +86,8 @@ def run_evaluation(args: argparse.Namespace) -> int:
         if missing := [f for f in args.films if f not in files]:
             raise BadInput(f"--films: {missing[0]} is not a film of the {args.subset} "
                            f"subset of {args.split}.")
-        files = [f for f in files if f in set(args.films)]
+        chosen = set(args.films)
+        files = [f for f in files if f in chosen]
     if args.limit:
         files = files[: args.limit]
     if bad := [s for s in args.scales if s not in (2, 3, 4)]:
